@@ -1,0 +1,106 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+
+from config import DEFAULT_SECRET_KEY, Config
+
+
+def create_app(config_class: type = Config) -> Flask:
+    """Build the web app (and its Celery app) from a configuration class."""
+    app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
+    app.config.from_object(config_class)
+    _refuse_insecure_production(app)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from app.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _configure_sqlite(db.engine)
+
+    _import_models()
+
+    from app.tasks_app import celery_init_app
+
+    celery_init_app(app)
+    _import_tasks()
+
+    from app import auth, courses, main, reports, staff
+    from app.auth import views as _auth_views  # noqa: F401
+    from app.courses import views as _courses_views  # noqa: F401
+    from app.main import views as _main_views  # noqa: F401
+    from app.staff import views as _staff_views  # noqa: F401
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp, url_prefix="/auth")
+    app.register_blueprint(staff.bp, url_prefix="/staff")
+    app.register_blueprint(courses.bp, url_prefix="/courses")
+    app.register_blueprint(reports.bp, url_prefix="/reports")
+
+    from app.core.errors import register_error_handlers
+    from app.core.security import register_security_headers
+
+    register_error_handlers(app)
+    register_security_headers(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _refuse_insecure_production(app: Flask) -> None:
+    if app.config.get("APP_ENV") == "production" and app.config["SECRET_KEY"] in (
+        DEFAULT_SECRET_KEY,
+        "",
+        None,
+    ):
+        raise RuntimeError(
+            "APP_ENV=production needs a SECRET_KEY of its own (set the SECRET_KEY environment "
+            "variable, e.g. to `python -c 'import secrets; print(secrets.token_hex(32))'`)."
+        )
+
+
+def _configure_sqlite(engine) -> None:
+    """Real transactions on SQLite: BEGIN IMMEDIATE, WAL, a busy timeout and foreign keys.
+
+    Python's sqlite3 in its legacy mode begins no transaction on SELECT, so a read-check-write
+    could interleave with another writer. SQLAlchemy's recipe hands transaction control to us.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _import_models() -> None:
+    from app.auth import models as _auth  # noqa: F401
+    from app.core import models as _core  # noqa: F401
+    from app.courses import models as _courses  # noqa: F401
+    from app.staff import models as _staff  # noqa: F401
+
+
+def _import_tasks() -> None:
+    from app.core import tasks as _core_tasks  # noqa: F401

@@ -1,0 +1,64 @@
+"""Input shapes of the auth pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.auth.models import Role
+from app.auth.services import MIN_PASSWORD_LENGTH
+
+ROLE_LABELS = {
+    Role.EMPLOYEE: _l("Employee"),
+    Role.HEAD: _l("Department head"),
+    Role.HR: _l("HR / training coordination"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class LoginForm(FlaskForm):
+    email = StringField(_l("E-mail address"), validators=[DataRequired()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    remember = BooleanField(_l("Stay logged in on this device"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
+        description=_l("At least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
+    )
+    confirm_password = PasswordField(
+        _l("Repeat new password"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
+    )
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("E-mail address (login)"), validators=[DataRequired(), Email()])
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH)],
+        description=_l("At least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
+    )
+    personnel_number = StringField(
+        _l("Personnel number of the linked employee"),
+        validators=[Optional(), Length(max=32)],
+    )
+    roles = MultiCheckboxField(
+        _l("Roles"), choices=[(role.value, label) for role, label in ROLE_LABELS.items()]
+    )
+    headed_departments = StringField(
+        _l("Departments headed (codes, comma-separated)"),
+        validators=[Optional(), Length(max=1000)],
+    )
+    active = BooleanField(_l("May log in"), default=True)

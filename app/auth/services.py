@@ -1,0 +1,154 @@
+"""Who may log in, with which roles, and which part of the organisation they see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.auth.models import Role, User, UserRole
+from app.core.types import utcnow
+from app.staff.models import Department, Employee
+from app.staff.services import is_within
+
+MIN_PASSWORD_LENGTH = 10
+#: Compared against when the account does not exist, so a wrong e-mail costs as long as a
+#: wrong password and timing does not reveal which accounts exist.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class AuthError(ValueError):
+    pass
+
+
+class EmailTaken(AuthError):
+    pass
+
+
+class WrongPassword(AuthError):
+    pass
+
+
+class PasswordTooShort(AuthError):
+    pass
+
+
+class EmployeeAlreadyLinked(AuthError):
+    pass
+
+
+class HeadNeedsDepartment(AuthError):
+    pass
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def authenticate(db_session: Session, *, email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None (without saying which was wrong)."""
+    user = db_session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not user.check_password(password) or not user.active:
+        return None
+    user.last_login_at = utcnow()
+    return user
+
+
+def create_user(
+    db_session: Session,
+    *,
+    email: str,
+    password: str,
+    roles: Iterable[Role],
+    employee: Employee | None = None,
+    headed_departments: Iterable[Department] = (),
+    locale: str | None = None,
+) -> User:
+    """Add a login with its roles; a head must be given at least one department."""
+    email = normalise_email(email)
+    if db_session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise EmailTaken(email)
+    _check_password_length(password)
+    user = User(email=email, active=True, locale=locale)
+    user.set_password(password)
+    db_session.add(user)
+    update_user(
+        db_session,
+        user,
+        roles=roles,
+        employee=employee,
+        headed_departments=headed_departments,
+        active=True,
+    )
+    return user
+
+
+def update_user(
+    db_session: Session,
+    user: User,
+    *,
+    roles: Iterable[Role],
+    employee: Employee | None,
+    headed_departments: Iterable[Department],
+    active: bool,
+) -> User:
+    """Set a user's roles, linked employee, departments headed and whether they may log in."""
+    wanted = {Role(role) for role in roles}
+    departments = list(headed_departments)
+    if Role.HEAD in wanted and not departments:
+        raise HeadNeedsDepartment(user.email)
+    if employee is not None:
+        owner = db_session.scalar(select(User).where(User.employee_id == employee.id))
+        if owner is not None and owner is not user:
+            raise EmployeeAlreadyLinked(employee.personnel_number)
+    user.employee = employee
+    user.active = active
+    current = {Role(row.role): row for row in user.role_rows}
+    for role, row in current.items():
+        if role not in wanted:
+            user.role_rows.remove(row)
+    for role in wanted - current.keys():
+        user.role_rows.append(UserRole(role=role.value))
+    user.headed_departments = departments if Role.HEAD in wanted else []
+    db_session.flush()
+    return user
+
+
+def change_password(db_session: Session, user: User, *, current: str, new: str) -> None:
+    """Replace the password after checking the current one."""
+    if not user.check_password(current):
+        raise WrongPassword(user.email)
+    _check_password_length(new)
+    user.set_password(new)
+    db_session.flush()
+
+
+def department_scope(user: User) -> list[Department] | None:
+    """The departments whose subtrees the user may see: None means the whole city."""
+    if user.has_role(Role.HR, Role.ADMIN):
+        return None
+    if user.has_role(Role.HEAD):
+        return list(user.headed_departments)
+    return []
+
+
+def may_see_department(user: User, department: Department) -> bool:
+    """True when the department lies in the user's scope (heads: their subtrees only)."""
+    scope = department_scope(user)
+    if scope is None:
+        return True
+    return is_within(department, scope)
+
+
+def list_users(db_session: Session) -> list[User]:
+    return list(db_session.scalars(select(User).order_by(User.email)))
+
+
+def _check_password_length(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordTooShort(str(MIN_PASSWORD_LENGTH))

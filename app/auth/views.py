@@ -1,0 +1,202 @@
+"""Routes of the auth area."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.auth import bp, services
+from app.auth.access import roles_required
+from app.auth.forms import ROLE_LABELS, ChangePasswordForm, LoginForm, UserForm
+from app.auth.models import Role, User
+from app.core.services import is_safe_redirect_path
+from app.extensions import db, limiter, login_manager
+from app.staff.services import find_department, find_employee
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = None
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_name_key() -> str:
+    return "login:" + services.normalise_email(request.form.get("email", ""))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], scope="login-address")
+@limiter.limit(_login_limit, methods=["POST"], key_func=_login_name_key, scope="login-account")
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    next_path = request.args.get("next")
+    status = 200
+    if form.validate_on_submit():
+        user = services.authenticate(db.session, email=form.email.data, password=form.password.data)
+        if user is None:
+            form.password.errors.append(_("E-mail address or password is wrong."))
+            status = 401
+        else:
+            db.session.commit()
+            # A fresh session on login (no fixation); the language choice survives.
+            locale = session.get("locale")
+            session.clear()
+            if locale:
+                session["locale"] = locale
+            login_user(user, remember=form.remember.data)
+            return redirect(next_path if is_safe_redirect_path(next_path) else url_for("main.home"))
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You have been logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                db.session,
+                current_user,
+                current=form.current_password.data,
+                new=form.new_password.data,
+            )
+        except services.WrongPassword:
+            form.current_password.errors.append(_("The current password is wrong."))
+        else:
+            db.session.commit()
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("main.home"))
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/users")
+@roles_required(Role.ADMIN)
+def users():
+    return render_template("auth/users.html", users=services.list_users(db.session))
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def create_user():
+    form = UserForm()
+    if form.validate_on_submit():
+        if not form.password.data:
+            form.password.errors.append(_("A new user needs an initial password."))
+        else:
+            linked = _resolve_links(form)
+            if linked is not None:
+                employee, departments = linked
+                try:
+                    user = services.create_user(
+                        db.session,
+                        email=form.email.data,
+                        password=form.password.data,
+                        roles=[Role(r) for r in form.roles.data],
+                        employee=employee,
+                        headed_departments=departments,
+                    )
+                except services.AuthError as error:
+                    db.session.rollback()
+                    _attach_error(form, error)
+                else:
+                    db.session.commit()
+                    flash(_("User %(email)s created.", email=user.email), "success")
+                    return redirect(url_for("auth.users"))
+    return render_template("auth/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_user(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    form = UserForm(obj=None if request.method == "POST" else _user_form_data(user))
+    form.email.render_kw = {"readonly": True}
+    if form.validate_on_submit():
+        linked = _resolve_links(form)
+        if linked is not None:
+            employee, departments = linked
+            try:
+                services.update_user(
+                    db.session,
+                    user,
+                    roles=[Role(r) for r in form.roles.data],
+                    employee=employee,
+                    headed_departments=departments,
+                    active=form.active.data,
+                )
+                if form.password.data:
+                    user.set_password(form.password.data)
+            except services.AuthError as error:
+                db.session.rollback()
+                _attach_error(form, error)
+            else:
+                db.session.commit()
+                flash(_("User %(email)s saved.", email=user.email), "success")
+                return redirect(url_for("auth.users"))
+    return render_template("auth/user_form.html", form=form, user=user)
+
+
+def _user_form_data(user: User):
+    class Data:
+        email = user.email
+        password = ""
+        personnel_number = user.employee.personnel_number if user.employee else ""
+        roles = sorted(role.value for role in user.roles)
+        headed_departments = ", ".join(d.code for d in user.headed_departments)
+        active = user.active
+
+    return Data()
+
+
+def _resolve_links(form: UserForm):
+    """Look up the employee and departments named on the form; None when one is unknown."""
+    employee = None
+    if form.personnel_number.data:
+        employee = find_employee(db.session, form.personnel_number.data.strip())
+        if employee is None:
+            form.personnel_number.errors.append(_("No employee has this personnel number."))
+            return None
+    departments = []
+    codes = [c.strip() for c in (form.headed_departments.data or "").split(",") if c.strip()]
+    for code in codes:
+        department = find_department(db.session, code)
+        if department is None:
+            form.headed_departments.errors.append(_("Unknown department code: %(code)s", code=code))
+            return None
+        departments.append(department)
+    return employee, departments
+
+
+def _attach_error(form: UserForm, error: services.AuthError) -> None:
+    if isinstance(error, services.EmailTaken):
+        form.email.errors.append(_("A user with this e-mail address exists already."))
+    elif isinstance(error, services.EmployeeAlreadyLinked):
+        form.personnel_number.errors.append(_("This employee already has a login."))
+    elif isinstance(error, services.HeadNeedsDepartment):
+        form.headed_departments.errors.append(_("A department head needs at least one department."))
+    elif isinstance(error, services.PasswordTooShort):
+        form.password.errors.append(_("The password is too short."))
+
+
+@bp.app_template_filter("role_label")
+def _role_label(value: str) -> str:
+    return str(ROLE_LABELS[Role(value)])

@@ -1,0 +1,39 @@
+"""Command-line commands: ``flask seed-demo`` and friends."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+
+from app.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @click.option(
+        "--force", is_flag=True, help="Seed even if the database already has departments."
+    )
+    @click.option(
+        "--seed", default=2026, show_default=True, help="Random seed (same seed, same city)."
+    )
+    def seed_demo(force: bool, seed: int) -> None:
+        """Load the demo city (Neu-Isenburg-like) into an empty database; print the demo logins."""
+        from app.demo import DEMO_PASSWORD, seed_demo_city
+        from app.staff.models import Department
+
+        if not force and db.session.scalar(select(func.count(Department.id))):
+            click.echo("The database already holds departments; demo city not loaded.")
+        else:
+            summary = seed_demo_city(db.session, seed=seed)
+            db.session.commit()
+            click.echo(
+                f"Demo city loaded: {summary.departments} departments, "
+                f"{summary.employees} employees, {summary.courses} courses, "
+                f"{summary.sessions} sessions, {summary.completions} completions."
+            )
+        from app.demo import DEMO_LOGINS
+
+        click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for role, email in DEMO_LOGINS:
+            click.echo(f"  {role:<18} {email}")

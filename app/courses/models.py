@@ -1,0 +1,169 @@
+"""The course catalogue, dated sessions, enrolments and the completions they produce."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.types import UTCDateTime, utcnow
+from app.extensions import db
+from app.staff.models import Employee
+
+
+class CourseFormat(enum.StrEnum):
+    IN_PERSON = "in_person"
+    ONLINE = "online"
+    BLENDED = "blended"
+    ELEARNING = "elearning"
+
+
+class EnrolmentStatus(enum.StrEnum):
+    BOOKED = "booked"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+    EXCUSED = "excused"
+
+
+def _in(values: type[enum.StrEnum]) -> str:
+    return ", ".join(f"'{v.value}'" for v in values)
+
+
+class Course(db.Model):
+    """An entry of the catalogue."""
+
+    __tablename__ = "courses"
+    __table_args__ = (
+        CheckConstraint(f"format IN ({_in(CourseFormat)})", name="format_known"),
+        CheckConstraint("default_capacity > 0", name="default_capacity_positive"),
+        CheckConstraint("duration_minutes > 0", name="duration_positive"),
+        CheckConstraint("validity_months IS NULL OR validity_months > 0", name="validity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    learning_goals: Mapped[str] = mapped_column(Text, default="")
+    format: Mapped[str] = mapped_column(String(20), default=CourseFormat.IN_PERSON.value)
+    language: Mapped[str] = mapped_column(String(5), default="de")
+    duration_minutes: Mapped[int] = mapped_column(default=180)
+    default_capacity: Mapped[int] = mapped_column(default=16)
+    trainer: Mapped[str] = mapped_column(String(200), default="")
+    #: How long a completion counts; None means it never expires.
+    validity_months: Mapped[int | None]
+    archived: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sessions: Mapped[list[CourseSession]] = relationship(
+        back_populates="course", order_by="CourseSession.starts_at"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Course {self.code}>"
+
+
+class CourseSession(db.Model):
+    """One dated run of a course (Termin). Times are stored in UTC, shown in Europe/Berlin."""
+
+    __tablename__ = "course_sessions"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        CheckConstraint(
+            "seats_taken >= 0 AND seats_taken <= capacity", name="seats_within_capacity"
+        ),
+        CheckConstraint("min_participants >= 0", name="min_participants_not_negative"),
+        CheckConstraint(
+            "enrolment_deadline IS NULL OR enrolment_deadline <= starts_at",
+            name="enrolment_deadline_before_start",
+        ),
+        CheckConstraint(
+            "cancellation_deadline IS NULL OR cancellation_deadline <= starts_at",
+            name="cancellation_deadline_before_start",
+        ),
+        Index("ix_course_sessions_course_starts", "course_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="RESTRICT"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    location: Mapped[str] = mapped_column(String(300), default="")
+    online_url: Mapped[str] = mapped_column(String(500), default="")
+    capacity: Mapped[int]
+    #: Booked seats, kept by a conditional UPDATE so concurrent enrolments never overbook.
+    seats_taken: Mapped[int] = mapped_column(default=0)
+    min_participants: Mapped[int] = mapped_column(default=0)
+    trainer: Mapped[str] = mapped_column(String(200), default="")
+    enrolment_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancellation_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Raised on every change, so calendar clients update their entry (iCalendar SEQUENCE).
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    course: Mapped[Course] = relationship(back_populates="sessions")
+    enrolments: Mapped[list[Enrolment]] = relationship(back_populates="session")
+
+    @property
+    def free_seats(self) -> int:
+        return self.capacity - self.seats_taken
+
+
+class Enrolment(db.Model):
+    """Employee × session (Anmeldung)."""
+
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        UniqueConstraint("session_id", "employee_id", name="uq_enrolments_session_employee"),
+        CheckConstraint(f"status IN ({_in(EnrolmentStatus)})", name="status_known"),
+        Index("ix_enrolments_session_status", "session_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("course_sessions.id", ondelete="CASCADE"))
+    employee_id: Mapped[int] = mapped_column(
+        ForeignKey("employees.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    session: Mapped[CourseSession] = relationship(back_populates="enrolments")
+    employee: Mapped[Employee] = relationship()
+
+
+class Completion(db.Model):
+    """Proof (Nachweis) that an employee completed a course on a date; valid until it expires."""
+
+    __tablename__ = "completions"
+    __table_args__ = (
+        UniqueConstraint(
+            "employee_id", "course_id", "completed_on", name="uq_completions_employee_course_date"
+        ),
+        CheckConstraint(
+            "valid_until IS NULL OR valid_until >= completed_on", name="valid_after_completion"
+        ),
+        Index("ix_completions_employee_course", "employee_id", "course_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="RESTRICT"))
+    completed_on: Mapped[date]
+    #: Last day the completion counts; None when the course never expires.
+    valid_until: Mapped[date | None]
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("course_sessions.id", ondelete="SET NULL")
+    )
+    certificate_ref: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    employee: Mapped[Employee] = relationship()
+    course: Mapped[Course] = relationship()

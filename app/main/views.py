@@ -1,0 +1,80 @@
+"""Pages every role shares: the start page, the language switch, the system status."""
+
+from __future__ import annotations
+
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+
+from app.auth.access import roles_required
+from app.auth.models import Role
+from app.core import services
+from app.courses import services as course_services
+from app.extensions import db
+from app.main import bp
+from app.main.forms import LanguageForm
+from app.staff import services as staff_services
+
+
+@bp.app_context_processor
+def _inject_layout() -> dict:
+    return {
+        "language_form": LanguageForm(),
+        "city_name": current_app.config["CITY_NAME"],
+        "Role": Role,
+    }
+
+
+@bp.route("/")
+@login_required
+def home():
+    employee = current_user.employee
+    overview = course_services.employee_overview(db.session, employee) if employee else None
+    headed = list(current_user.headed_departments) if current_user.has_role(Role.HEAD) else []
+    counts = staff_services.headcounts(db.session, headed)
+    city = course_services.city_figures(db.session) if current_user.has_role(Role.HR) else None
+    return render_template(
+        "main/home.html",
+        employee=employee,
+        overview=overview,
+        headed=headed,
+        counts=counts,
+        city=city,
+    )
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["locale"] = form.locale.data
+        session.permanent = True
+        if current_user.is_authenticated:
+            current_user.locale = form.locale.data
+            db.session.commit()
+    target = form.next.data
+    return redirect(target if services.is_safe_redirect_path(target) else url_for("main.home"))
+
+
+@bp.route("/status")
+@roles_required(Role.ADMIN)
+def status():
+    engine = db.engine
+    return render_template(
+        "main/status.html",
+        database=engine.dialect.name,
+        broker="redis" if current_app.config.get("REDIS_URL") else "in-process",
+        mail=current_app.config.get("MAIL_SERVER") or current_app.config["MAIL_OUTBOX_DIR"],
+        heartbeats=services.list_heartbeats(db.session),
+    )
+
+
+@bp.route("/health")
+def health():
+    """For load balancers: answers 200 when the database answers."""
+    db.session.execute(db.select(1))
+    return {"status": "ok"}
+
+
+@bp.app_template_global()
+def current_path() -> str:
+    return request.full_path.rstrip("?")

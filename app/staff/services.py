@@ -1,0 +1,171 @@
+"""Rules of the organisation tree and the staff list.
+
+The tree is kept as a materialised path (``/1/4/17/``): a subtree is one indexed prefix match,
+on SQLite and PostgreSQL alike, however deep the tree and however many departments it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.staff.models import Department, Employee
+
+
+class DepartmentError(ValueError):
+    """A change to the tree that would break it."""
+
+
+class DuplicateDepartmentCode(DepartmentError):
+    pass
+
+
+class DepartmentCycle(DepartmentError):
+    pass
+
+
+def create_department(
+    db_session: Session, *, code: str, name: str, parent: Department | None = None
+) -> Department:
+    """Add a department below ``parent`` (or as a root) and give it its path."""
+    code = code.strip()
+    if db_session.scalar(select(Department.id).where(Department.code == code)) is not None:
+        raise DuplicateDepartmentCode(code)
+    department = Department(code=code, name=name.strip(), parent=parent)
+    db_session.add(department)
+    db_session.flush()
+    department.path = f"{parent.path if parent else '/'}{department.id}/"
+    department.depth = parent.depth + 1 if parent else 0
+    db_session.flush()
+    return department
+
+
+def move_department(
+    db_session: Session, department: Department, new_parent: Department | None
+) -> None:
+    """Hang ``department`` and its subtree below ``new_parent``, rewriting paths in one UPDATE."""
+    if new_parent is not None and new_parent.path.startswith(department.path):
+        raise DepartmentCycle(department.code)
+    old_path = department.path
+    new_path = f"{new_parent.path if new_parent else '/'}{department.id}/"
+    depth_change = (new_parent.depth + 1 if new_parent else 0) - department.depth
+    db_session.execute(
+        update(Department)
+        .where(Department.path.like(f"{old_path}%"))
+        .values(
+            path=new_path + func.substr(Department.path, len(old_path) + 1),
+            depth=Department.depth + depth_change,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    department.parent_id = new_parent.id if new_parent else None
+    db_session.flush()
+    db_session.expire_all()
+
+
+def subtree_condition(roots: Iterable[Department]):
+    """A WHERE clause matching every department in the subtrees of ``roots``."""
+    paths = sorted({root.path for root in roots})
+    if not paths:
+        return Department.id.is_(None)  # matches nothing
+    return or_(*(Department.path.like(f"{path}%") for path in paths))
+
+
+def subtree_ids(roots: Iterable[Department]) -> Select:
+    """A subquery of the ids of all departments in the subtrees of ``roots``."""
+    return select(Department.id).where(subtree_condition(roots))
+
+
+def list_subtree(db_session: Session, roots: Iterable[Department]) -> list[Department]:
+    """The departments of the given subtrees, in tree order."""
+    return list(
+        db_session.scalars(
+            select(Department).where(subtree_condition(roots)).order_by(Department.path)
+        )
+    )
+
+
+def list_roots(db_session: Session) -> list[Department]:
+    return list(
+        db_session.scalars(
+            select(Department).where(Department.parent_id.is_(None)).order_by(Department.code)
+        )
+    )
+
+
+def ancestors(db_session: Session, department: Department) -> list[Department]:
+    """The chain from the root down to the parent of ``department``."""
+    ids = [int(part) for part in department.path.strip("/").split("/")[:-1] if part]
+    if not ids:
+        return []
+    found = {d.id: d for d in db_session.scalars(select(Department).where(Department.id.in_(ids)))}
+    return [found[i] for i in ids]
+
+
+def is_within(department: Department, roots: Sequence[Department]) -> bool:
+    """True when ``department`` lies in the subtree of one of ``roots``."""
+    return any(department.path.startswith(root.path) for root in roots)
+
+
+def headcounts(
+    db_session: Session, departments: Sequence[Department]
+) -> dict[int, tuple[int, int]]:
+    """Active employees per department: (own, whole subtree), computed in SQL in one query."""
+    if not departments:
+        return {}
+    own = (
+        select(Employee.department_id, func.count(Employee.id))
+        .where(Employee.active.is_(True))
+        .group_by(Employee.department_id)
+    )
+    own_counts = dict(db_session.execute(own).all())
+    outer = Department.__table__.alias("outer_department")
+    inner = Department.__table__.alias("inner_department")
+    ids = [d.id for d in departments]
+    rolled = (
+        select(outer.c.id, func.count(Employee.id))
+        .select_from(outer)
+        .join(inner, inner.c.path.like(outer.c.path + "%"))
+        .join(Employee, (Employee.department_id == inner.c.id) & Employee.active.is_(True))
+        .where(outer.c.id.in_(ids))
+        .group_by(outer.c.id)
+    )
+    rolled_counts = dict(db_session.execute(rolled).all())
+    return {i: (own_counts.get(i, 0), rolled_counts.get(i, 0)) for i in ids}
+
+
+def search_employees(
+    db_session: Session,
+    *,
+    roots: Sequence[Department] | None = None,
+    text: str = "",
+    include_inactive: bool = False,
+) -> Select:
+    """A query for employees, limited to the subtrees of ``roots`` when given, by name/number."""
+    query = select(Employee).join(Employee.department)
+    if roots is not None:
+        query = query.where(subtree_condition(roots))
+    if not include_inactive:
+        query = query.where(Employee.active.is_(True))
+    text = text.strip()
+    if text:
+        pattern = f"%{text.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Employee.last_name).like(pattern),
+                func.lower(Employee.first_name).like(pattern),
+                func.lower(Employee.personnel_number).like(pattern),
+                func.lower(Employee.email).like(pattern),
+            )
+        )
+    return query.order_by(Employee.last_name, Employee.first_name, Employee.id)
+
+
+def find_department(db_session: Session, code: str) -> Department | None:
+    return db_session.scalar(select(Department).where(Department.code == code))
+
+
+def find_employee(db_session: Session, personnel_number: str) -> Employee | None:
+    return db_session.scalar(select(Employee).where(Employee.personnel_number == personnel_number))

@@ -1,0 +1,56 @@
+"""Routes of the staff area: the department tree and staff lists, limited to the viewer's scope."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from flask_login import current_user
+
+from app.auth.access import roles_required
+from app.auth.models import Role
+from app.auth.services import department_scope, may_see_department
+from app.extensions import db
+from app.staff import bp, services
+from app.staff.models import Department
+
+PAGE_SIZE = 50
+
+
+@bp.route("/departments")
+@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+def departments():
+    scope = department_scope(current_user)
+    roots = scope if scope is not None else services.list_roots(db.session)
+    tree = services.list_subtree(db.session, roots)
+    return render_template(
+        "staff/departments.html", departments=tree, counts=services.headcounts(db.session, tree)
+    )
+
+
+@bp.route("/departments/<code>")
+@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+def department(code: str):
+    department = services.find_department(db.session, code) or abort(404)
+    if not may_see_department(current_user, department):
+        abort(403)
+    return _employee_page(
+        "staff/department.html",
+        roots=[department],
+        department=department,
+        ancestors=services.ancestors(db.session, department),
+        children=department.children,
+        counts=services.headcounts(db.session, [department, *department.children]),
+    )
+
+
+@bp.route("/employees")
+@roles_required(Role.HR, Role.ADMIN)
+def employees():
+    return _employee_page("staff/employees.html", roots=None)
+
+
+def _employee_page(template: str, *, roots: list[Department] | None, **context):
+    text = request.args.get("q", "")
+    page = request.args.get("page", 1, type=int)
+    query = services.search_employees(db.session, roots=roots, text=text)
+    pagination = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+    return render_template(template, pagination=pagination, q=text, **context)

@@ -1,0 +1,139 @@
+"""Configuration read from the environment, with embedded defaults for a one-command start.
+
+Without ``DATABASE_URL`` the app uses a SQLite file in ``instance/``; without ``REDIS_URL`` Celery
+tasks run in-process and rate limits live in memory; without ``MAIL_SERVER`` mail goes to a folder.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+#: The key used when none is configured; refused when ``APP_ENV=production``.
+DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgres://`` / ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def celery_settings(redis_url: str | None) -> dict:
+    """Celery settings: a Redis broker when ``redis_url`` is set, in-process tasks otherwise."""
+    settings: dict = {
+        "task_ignore_result": True,
+        # A task is acknowledged only after it ran, and given back when its worker dies,
+        # so a killed worker loses nothing (tasks are idempotent, so a rerun is harmless).
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_connection_retry_on_startup": True,
+        "timezone": "Europe/Berlin",
+        "beat_schedule": {
+            "worker-heartbeat": {"task": "core.record_heartbeat", "schedule": 300.0},
+        },
+    }
+    if redis_url:
+        # Longer than the longest task plus its longest retry backoff, or Redis hands a
+        # still-running task to a second worker.
+        transport = {"visibility_timeout": _env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600)}
+        settings.update(
+            broker_url=redis_url,
+            result_backend=redis_url,
+            broker_transport_options=transport,
+            result_backend_transport_options=transport,
+            task_always_eager=False,
+        )
+    else:
+        settings.update(
+            broker_url="memory://",
+            task_always_eager=True,
+            task_eager_propagates=True,
+        )
+    return settings
+
+
+class Config:
+    APP_ENV = os.environ.get("APP_ENV", "development")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'schulung.db'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    CELERY = celery_settings(REDIS_URL)
+
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    #: Login attempts per minute, per client address and per account name.
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "schulungen@localhost")
+    #: Where mail goes when no ``MAIL_SERVER`` is set: one ``.eml`` file per message.
+    MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(BASE_DIR / "instance" / "outbox"))
+
+    BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "de")
+    BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
+    LANGUAGES = ("de", "en")
+
+    CITY_NAME = os.environ.get("CITY_NAME", "Stadt Neu-Isenburg")
+
+    # Served over HTTPS in production: cookies only travel encrypted, never to scripts,
+    # and not with cross-site requests.
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", APP_ENV == "production")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    PREFERRED_URL_SCHEME = "https" if APP_ENV == "production" else "http"
+
+
+class TestConfig(Config):
+    """Isolated settings for the test suite: SQLite file or ``TEST_DATABASE_URL``, eager tasks
+    or ``TEST_REDIS_URL``."""
+
+    APP_ENV = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        os.environ.get("TEST_DATABASE_URL", "sqlite:///" + str(BASE_DIR / "instance" / "test.db"))
+    )
+    REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+    # Results are kept in tests so a test can wait for a task run by a real worker.
+    CELERY = {**celery_settings(REDIS_URL), "task_ignore_result": False}
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    LOGIN_RATE_LIMIT = "5 per minute"
+    MAIL_SERVER = None
+    MAIL_OUTBOX_DIR = str(BASE_DIR / "instance" / "test-outbox")
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
