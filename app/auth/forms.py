@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -55,7 +56,8 @@ class UserForm(FlaskForm):
         validators=[Optional(), Length(max=32)],
     )
     roles = MultiCheckboxField(
-        _l("Roles"), choices=[(role.value, label) for role, label in ROLE_LABELS.items()]
+        _l("Roles"),
+        choices=[SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()],
     )
     headed_departments = StringField(
         _l("Departments headed (codes, comma-separated)"),

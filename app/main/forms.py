@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField
-from wtforms.validators import DataRequired
+from wtforms import HiddenField
+from wtforms.validators import AnyOf, DataRequired
 
-LANGUAGE_CHOICES = [("de", "Deutsch"), ("en", "English")]
+#: The UI languages, each named in its own language.
+LANGUAGES = {"de": "Deutsch", "en": "English"}
 
 
 class LanguageForm(FlaskForm):
-    locale = SelectField(choices=LANGUAGE_CHOICES, validators=[DataRequired()])
+    locale = HiddenField(validators=[DataRequired(), AnyOf(list(LANGUAGES))])
     next = HiddenField()

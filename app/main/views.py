@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from app.auth.access import roles_required
@@ -11,7 +12,7 @@ from app.core import services
 from app.courses import services as course_services
 from app.extensions import db
 from app.main import bp
-from app.main.forms import LanguageForm
+from app.main.forms import LANGUAGES, LanguageForm
 from app.staff import services as staff_services
 
 
@@ -19,7 +20,9 @@ from app.staff import services as staff_services
 def _inject_layout() -> dict:
     return {
         "language_form": LanguageForm(),
+        "languages": LANGUAGES,
         "city_name": current_app.config["CITY_NAME"],
+        "get_locale": get_locale,
         "Role": Role,
     }
 

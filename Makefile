@@ -1,0 +1,60 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is a step of theirs.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLASK_APP := app:create_app
+
+.PHONY: run test lint format translations extract-messages migrate seed worker beat clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile --statistics -d app/translations
+
+migrate: $(STAMP)
+	$(BIN)/flask db upgrade
+
+seed: migrate
+	$(BIN)/flask seed-demo
+
+run: translations seed
+	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C stops it)"
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# The suite runs on SQLite with in-process tasks; when TEST_DATABASE_URL / TEST_REDIS_URL are
+# set (as .ci/run does) it runs a second time on PostgreSQL with a real Celery worker on Redis.
+test: lint translations
+	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(BIN)/python -m pytest -q; \
+		status=$$?; [ $$status -eq 5 ] && echo "pytest collected no tests" >&2; [ $$status -eq 0 ]
+	@if [ -n "$$TEST_DATABASE_URL$$TEST_REDIS_URL" ]; then \
+		echo "== again on $${TEST_DATABASE_URL:-SQLite} with broker $${TEST_REDIS_URL:-in-process} =="; \
+		$(BIN)/python -m pytest -q; status=$$?; \
+		[ $$status -eq 5 ] && echo "pytest collected no tests" >&2; [ $$status -eq 0 ]; \
+	fi
+
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+
+worker: $(STAMP)
+	$(BIN)/celery -A worker worker --loglevel=INFO
+
+beat: $(STAMP)
+	$(BIN)/celery -A worker beat --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	find app -name '*.mo' -delete

@@ -1,0 +1,152 @@
+"""Pages every role shares: language, errors, security headers, the start page."""
+
+from datetime import date
+
+import pytest
+
+from app import create_app
+from app.auth.models import Role
+from config import TestConfig
+from tests.conftest import csrf_token
+
+
+def test_ui_is_german_by_default(client):
+    page = client.get("/auth/login").get_data(as_text=True)
+    assert '<html lang="de">' in page
+    assert "Anmelden" in page
+    assert "Passwort" in page
+    assert "Log in" not in page
+
+
+def test_language_switch_sticks_for_the_session_and_the_user(client, make, login, db):
+    user = make.user("erika@stadt.example")
+    token = csrf_token(client, "/auth/login")
+    response = client.post(
+        "/language", data={"locale": "en", "next": "/auth/login", "csrf_token": token}
+    )
+    assert response.headers["Location"] == "/auth/login"
+    page = client.get("/auth/login").get_data(as_text=True)
+    assert '<html lang="en">' in page and "Log in" in page
+
+    login("erika@stadt.example")  # the choice survives logging in
+    assert "My overview" in client.get("/").get_data(as_text=True)
+    client.post("/language", data={"locale": "de", "csrf_token": csrf_token(client, "/")})
+    assert "Meine Übersicht" in client.get("/").get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.locale == "de"
+
+
+def test_language_switch_refuses_unknown_languages_and_foreign_targets(client):
+    token = csrf_token(client, "/auth/login")
+    response = client.post(
+        "/language", data={"locale": "xx", "next": "//evil.example", "csrf_token": token}
+    )
+    assert response.headers["Location"] == "/"
+    assert '<html lang="de">' in client.get("/auth/login").get_data(as_text=True)
+
+
+def test_unknown_page_is_a_styled_404_in_german(client):
+    response = client.get("/gibt-es-nicht")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Seite nicht gefunden" in page
+    assert 'href="/static/css/app.css"' in page
+
+
+def test_forbidden_page_is_a_styled_403(client, make, login):
+    make.user("erika@stadt.example")
+    login("erika@stadt.example")
+    response = client.get("/status")
+    assert response.status_code == 403
+    assert "Zugriff verweigert" in response.get_data(as_text=True)
+
+
+def test_server_error_page_leaks_nothing():
+    class ProductionLikeConfig(TestConfig):
+        TESTING = False
+
+    app = create_app(ProductionLikeConfig)
+
+    @app.route("/explode")
+    def explode():
+        raise RuntimeError("secret-internal-detail")
+
+    response = app.test_client().get("/explode")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Ein Fehler ist aufgetreten" in page
+    assert "secret-internal-detail" not in page
+    assert "Traceback" not in page
+
+
+def test_security_headers_on_every_response(client):
+    for path in ("/auth/login", "/gibt-es-nicht", "/static/css/app.css"):
+        headers = client.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp, path
+        assert "frame-ancestors 'none'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_pages_use_no_inline_script_or_outside_assets(client, make, login):
+    make.user("admin@stadt.example", roles=(Role.ADMIN, Role.HR), with_employee=False)
+    login("admin@stadt.example")
+    for path in ("/", "/auth/users", "/status", "/staff/employees", "/courses/"):
+        page = client.get(path).get_data(as_text=True)
+        assert "<script" not in page, path
+        assert "style=" not in page, path
+        assert "http://" not in page and "https://" not in page, path
+
+
+def test_every_page_has_skip_link_and_main_landmark(client):
+    page = client.get("/auth/login").get_data(as_text=True)
+    assert 'class="skip-link" href="#main"' in page
+    assert '<main id="main"' in page
+    assert 'for="email"' in page and 'for="password"' in page
+
+
+def test_employee_start_page_shows_own_completions(client, make, login, db):
+    from app.courses.models import Completion, Course
+
+    employee = make.employee(first_name="Aylin")
+    make.user("aylin@stadt.example", employee=employee)
+    course = Course(
+        code="IKK", title="Interkulturelle Kompetenz im Bürgerservice", validity_months=36
+    )
+    db.session.add(course)
+    db.session.flush()
+    db.session.add(
+        Completion(
+            employee=employee,
+            course=course,
+            completed_on=date(2025, 3, 4),
+            valid_until=date(2028, 3, 3),
+        )
+    )
+    db.session.commit()
+    login("aylin@stadt.example")
+    page = client.get("/").get_data(as_text=True)
+    assert "Hallo, Aylin" in page
+    assert "Interkulturelle Kompetenz im Bürgerservice" in page
+    assert "03.03.2028" in page
+
+
+@pytest.mark.parametrize("app_env", ["production"])
+def test_production_refuses_the_default_secret_key(app_env):
+    class Production(TestConfig):
+        APP_ENV = app_env
+        SECRET_KEY = "dev-only-insecure-secret-key"
+
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(Production)
+
+    class ProductionWithKey(Production):
+        SECRET_KEY = "a-real-secret-of-our-own"
+
+    assert create_app(ProductionWithKey).config["APP_ENV"] == "production"
+
+
+def test_health_endpoint_answers(client):
+    assert client.get("/health").get_json() == {"status": "ok"}
