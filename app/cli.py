@@ -12,17 +12,14 @@ from app.extensions import db
 def register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     @click.option(
-        "--force", is_flag=True, help="Seed even if the database already has departments."
-    )
-    @click.option(
         "--seed", default=2026, show_default=True, help="Random seed (same seed, same city)."
     )
-    def seed_demo(force: bool, seed: int) -> None:
+    def seed_demo(seed: int) -> None:
         """Load the demo city (Neu-Isenburg-like) into an empty database; print the demo logins."""
         from app.demo import DEMO_PASSWORD, seed_demo_city
         from app.staff.models import Department
 
-        if not force and db.session.scalar(select(func.count(Department.id))):
+        if db.session.scalar(select(func.count(Department.id))):
             click.echo("The database already holds departments; demo city not loaded.")
         else:
             summary = seed_demo_city(db.session, seed=seed)
