@@ -84,8 +84,12 @@ class Config:
 
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    #: Login attempts per minute, per client address and per account name.
+    #: Login attempts allowed per account name (guessing one person's password) …
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    #: … and per client address, higher: a whole town hall may share one address.
+    LOGIN_RATE_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_RATE_LIMIT_PER_ADDRESS", "100 per minute")
+    #: Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
     MAIL_PORT = _env_int("MAIL_PORT", 25)
@@ -133,6 +137,7 @@ class TestConfig(Config):
     CELERY = {**celery_settings(REDIS_URL), "task_ignore_result": False}
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     LOGIN_RATE_LIMIT = "5 per minute"
+    LOGIN_RATE_LIMIT_PER_ADDRESS = "8 per minute"
     MAIL_SERVER = None
     MAIL_OUTBOX_DIR = str(BASE_DIR / "instance" / "test-outbox")
     SESSION_COOKIE_SECURE = False

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import DEFAULT_SECRET_KEY, Config
 
@@ -15,6 +16,11 @@ def create_app(config_class: type = Config) -> Flask:
     app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
     app.config.from_object(config_class)
     _refuse_insecure_production(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a reverse proxy the client address (for login throttling) and the scheme
+        # (for secure cookies and redirects) come from its X-Forwarded-* headers.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale

@@ -24,8 +24,12 @@ def _load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id))
 
 
-def _login_limit() -> str:
+def _login_limit_per_account() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_limit_per_address() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT_PER_ADDRESS"]
 
 
 def _login_name_key() -> str:
@@ -33,8 +37,10 @@ def _login_name_key() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], scope="login-address")
-@limiter.limit(_login_limit, methods=["POST"], key_func=_login_name_key, scope="login-account")
+@limiter.limit(_login_limit_per_address, methods=["POST"], scope="login-address")
+@limiter.limit(
+    _login_limit_per_account, methods=["POST"], key_func=_login_name_key, scope="login-account"
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))

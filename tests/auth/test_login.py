@@ -97,3 +97,9 @@ def test_local_next_is_followed(client, make, login):
         data={"email": "hr@stadt.example", "password": DEFAULT_PASSWORD, "csrf_token": token},
     )
     assert response.headers["Location"] == "/staff/employees?q=a"
+
+
+def test_login_is_throttled_per_address_across_accounts(login):
+    statuses = [login(f"person{n}@stadt.example", "falsch-falsch").status_code for n in range(9)]
+    assert statuses[:8] == [401] * 8
+    assert statuses[8] == 429
