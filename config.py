@@ -106,6 +106,8 @@ class Config:
     LANGUAGES = ("de", "en")
 
     CITY_NAME = os.environ.get("CITY_NAME", "Stadt Neu-Isenburg")
+    #: Right-hand side of calendar UIDs; keep it stable, or calendars duplicate entries.
+    CALENDAR_UID_DOMAIN = os.environ.get("CALENDAR_UID_DOMAIN", "schulungen.neu-isenburg.example")
 
     # Served over HTTPS in production: cookies only travel encrypted, never to scripts,
     # and not with cross-site requests.

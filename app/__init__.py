@@ -45,6 +45,7 @@ def create_app(config_class: type = Config) -> Flask:
 
     from app import auth, courses, main, reports, staff
     from app.auth import views as _auth_views  # noqa: F401
+    from app.courses import admin_views as _courses_admin_views  # noqa: F401
     from app.courses import views as _courses_views  # noqa: F401
     from app.main import views as _main_views  # noqa: F401
     from app.staff import views as _staff_views  # noqa: F401

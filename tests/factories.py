@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from app.auth import services as auth_services
 from app.auth.models import Role, User
+from app.core.types import utcnow
+from app.courses.models import Course, CourseSession
 from app.extensions import db
 from app.staff import services as staff_services
 from app.staff.models import Department, Employee
@@ -80,5 +82,44 @@ def user(
         employee=employee,
         headed_departments=heads,
     )
+    db.session.commit()
+    return created
+
+
+def course(code: str | None = None, *, validity_months: int | None = 36, **fields) -> Course:
+    n = next(_numbers)
+    created = Course(
+        code=code or f"K{n}",
+        title=fields.pop("title", f"Interkulturelle Kompetenz {n}"),
+        validity_months=validity_months,
+        **fields,
+    )
+    db.session.add(created)
+    db.session.commit()
+    return created
+
+
+def course_session(
+    for_course: Course | None = None,
+    *,
+    starts_in: timedelta = timedelta(days=30),
+    hours: int = 3,
+    capacity: int = 10,
+    enrolment_deadline: datetime | None = None,
+    cancellation_deadline: datetime | None = None,
+    **fields,
+) -> CourseSession:
+    starts_at = utcnow().replace(microsecond=0) + starts_in
+    created = CourseSession(
+        course=for_course or course(),
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=hours),
+        capacity=capacity,
+        seats_taken=0,
+        enrolment_deadline=enrolment_deadline,
+        cancellation_deadline=cancellation_deadline,
+        **fields,
+    )
+    db.session.add(created)
     db.session.commit()
     return created

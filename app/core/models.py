@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import JSON, CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.types import UTCDateTime, utcnow
@@ -20,3 +21,37 @@ class WorkerHeartbeat(db.Model):
     hostname: Mapped[str] = mapped_column(String(255), unique=True)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     runs: Mapped[int] = mapped_column(default=0)
+
+
+class OutboxStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(db.Model):
+    """A message to send, written in the same transaction as the change that causes it.
+
+    The unique ``key`` names the message (``enrolment-event:42``), so whatever runs twice
+    writes it once. Delivery (the notifications area) claims queued rows, sends, marks them sent.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        CheckConstraint(
+            f"status IN ({', '.join(repr(s.value) for s in OutboxStatus)})", name="status_known"
+        ),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_outbox_messages_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    #: What the message is about (``booked``, ``waitlisted``, ``session_cancelled``, …).
+    kind: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.QUEUED.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
+
+#: The city's time zone: sessions are planned and shown in it.
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 class UTCDateTime(TypeDecorator):

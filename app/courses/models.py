@@ -29,6 +29,31 @@ class EnrolmentStatus(enum.StrEnum):
     EXCUSED = "excused"
 
 
+class EnrolmentAction(enum.StrEnum):
+    """What happened to an enrolment; each is one row of its history."""
+
+    BOOKED = "booked"
+    WAITLISTED = "waitlisted"
+    PROMOTED = "promoted"
+    CANCELLED = "cancelled"
+    SESSION_CANCELLED = "session_cancelled"
+    MOVED_AWAY = "moved_away"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+    EXCUSED = "excused"
+
+
+#: Statuses that hold a seat or a place in line.
+ACTIVE_STATUSES = (EnrolmentStatus.BOOKED.value, EnrolmentStatus.WAITLISTED.value)
+#: Statuses that held a seat when the session took place.
+SEATED_STATUSES = (
+    EnrolmentStatus.BOOKED.value,
+    EnrolmentStatus.ATTENDED.value,
+    EnrolmentStatus.NO_SHOW.value,
+    EnrolmentStatus.EXCUSED.value,
+)
+
+
 def _in(values: type[enum.StrEnum]) -> str:
     return ", ".join(f"'{v.value}'" for v in values)
 
@@ -42,6 +67,7 @@ class Course(db.Model):
         CheckConstraint("default_capacity > 0", name="default_capacity_positive"),
         CheckConstraint("duration_minutes > 0", name="duration_positive"),
         CheckConstraint("validity_months IS NULL OR validity_months > 0", name="validity_positive"),
+        CheckConstraint("language IN ('de', 'en')", name="language_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,6 +150,9 @@ class Enrolment(db.Model):
         UniqueConstraint("session_id", "employee_id", name="uq_enrolments_session_employee"),
         CheckConstraint(f"status IN ({_in(EnrolmentStatus)})", name="status_known"),
         Index("ix_enrolments_session_status", "session_id", "status"),
+        CheckConstraint(
+            "status <> 'waitlisted' OR waitlisted_at IS NOT NULL", name="waitlisted_has_time"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,11 +161,37 @@ class Enrolment(db.Model):
         ForeignKey("employees.id", ondelete="CASCADE"), index=True
     )
     status: Mapped[str] = mapped_column(String(20))
+    #: When the person joined the waiting list; the list is served in this order.
+    waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     session: Mapped[CourseSession] = relationship(back_populates="enrolments")
     employee: Mapped[Employee] = relationship()
+    events: Mapped[list[EnrolmentEvent]] = relationship(
+        back_populates="enrolment", order_by="EnrolmentEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class EnrolmentEvent(db.Model):
+    """One step in an enrolment's history: who did what, when, and whether a deadline was
+    overridden (only HR may do that, and it is recorded here)."""
+
+    __tablename__ = "enrolment_events"
+    __table_args__ = (CheckConstraint(f"action IN ({_in(EnrolmentAction)})", name="action_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrolments.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(30))
+    #: The login that caused it; None for the system (e.g. a waitlist promotion).
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    deadline_overridden: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    enrolment: Mapped[Enrolment] = relationship(back_populates="events")
 
 
 class Completion(db.Model):
@@ -167,3 +222,4 @@ class Completion(db.Model):
 
     employee: Mapped[Employee] = relationship()
     course: Mapped[Course] = relationship()
+    session: Mapped[CourseSession | None] = relationship()

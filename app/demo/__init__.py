@@ -582,6 +582,7 @@ class _CityBuilder:
                 session_id=session.id,
                 employee_id=employee.id,
                 status=status.value,
+                waitlisted_at=created if status is EnrolmentStatus.WAITLISTED else None,
                 created_at=created,
                 updated_at=session.ends_at if finished else created,
             )

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from app.auth.access import roles_required
 from app.auth.models import Role
 from app.core import services
-from app.courses import services as course_services
+from app.courses.services import queries as course_services
 from app.extensions import db
 from app.main import bp
 from app.main.forms import LANGUAGES, LanguageForm

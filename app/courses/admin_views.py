@@ -1,0 +1,359 @@
+"""HR's routes: keep the catalogue, schedule sessions, book people, mark attendance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.auth.access import roles_required
+from app.auth.models import Role
+from app.core.types import BERLIN
+from app.courses import bp
+from app.courses.forms import (
+    ActionForm,
+    BookOneForm,
+    CancelSessionForm,
+    CandidateFilterForm,
+    CourseForm,
+    MoveForm,
+    SessionForm,
+)
+from app.courses.messages import explain
+from app.courses.models import Course, CourseSession, Enrolment, EnrolmentStatus
+from app.courses.services import attendance, catalogue, enrolment, queries
+from app.courses.services.errors import CourseError, InvalidInput
+from app.extensions import db
+from app.staff import services as staff_services
+from app.staff.models import Employee
+
+COURSE_FIELDS = tuple(catalogue.CourseData.__dataclass_fields__)
+SESSION_FIELDS = tuple(catalogue.SessionData.__dataclass_fields__)
+LOCAL_TIME_FIELDS = ("starts_at", "ends_at", "enrolment_deadline", "cancellation_deadline")
+
+
+@bp.route("/course/new", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def create_course():
+    form = CourseForm()
+    if form.validate_on_submit():
+        try:
+            found = catalogue.create_course(db.session, data=_course_data(form), actor=current_user)
+        except InvalidInput as error:
+            db.session.rollback()
+            _attach(form, error)
+        else:
+            db.session.commit()
+            flash(_("Course saved."), "success")
+            return redirect(url_for("courses.course", course_id=found.id))
+    return render_template("courses/course_form.html", form=form, course=None)
+
+
+@bp.route("/course/<int:course_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def edit_course(course_id: int):
+    found = db.session.get(Course, course_id) or abort(404)
+    form = CourseForm(obj=found)
+    if form.validate_on_submit():
+        try:
+            catalogue.update_course(db.session, found, data=_course_data(form), actor=current_user)
+        except InvalidInput as error:
+            db.session.rollback()
+            _attach(form, error)
+        else:
+            db.session.commit()
+            flash(_("Course saved."), "success")
+            return redirect(url_for("courses.course", course_id=found.id))
+    return render_template("courses/course_form.html", form=form, course=found)
+
+
+@bp.route("/course/<int:course_id>/archive", methods=["POST"])
+@roles_required(Role.HR)
+def archive_course(course_id: int):
+    found = db.session.get(Course, course_id) or abort(404)
+    ActionForm().validate_on_submit() or abort(400)
+    archived = request.form.get("archived") == "1"
+    catalogue.set_archived(db.session, found, archived=archived, actor=current_user)
+    db.session.commit()
+    flash(_("Course archived.") if archived else _("Course active again."), "success")
+    return redirect(url_for("courses.course", course_id=found.id))
+
+
+@bp.route("/course/<int:course_id>/sessions/new", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def create_session(course_id: int):
+    found = db.session.get(Course, course_id) or abort(404)
+    form = SessionForm()
+    if request.method == "GET":
+        form.capacity.data = found.default_capacity
+        form.trainer.data = found.trainer
+    if form.validate_on_submit():
+        try:
+            created = catalogue.schedule_session(
+                db.session, course=found, data=_session_data(form), actor=current_user
+            )
+        except InvalidInput as error:
+            db.session.rollback()
+            _attach(form, error)
+        else:
+            db.session.commit()
+            flash(_("Date saved."), "success")
+            return redirect(url_for("courses.session", session_id=created.id))
+    return render_template(
+        "courses/session_form.html", form=form, course=found, course_session=None
+    )
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def edit_session(session_id: int):
+    course_session = db.session.get(CourseSession, session_id) or abort(404)
+    form = SessionForm(obj=None if request.method == "POST" else _local_times(course_session))
+    if form.validate_on_submit():
+        try:
+            catalogue.update_session(
+                db.session, course_session, data=_session_data(form), actor=current_user
+            )
+        except CourseError as error:
+            db.session.rollback()
+            _attach(form, error)
+        else:
+            db.session.commit()
+            flash(_("Date saved."), "success")
+            return redirect(url_for("courses.session", session_id=session_id))
+    return render_template(
+        "courses/session_form.html",
+        form=form,
+        course=course_session.course,
+        course_session=course_session,
+    )
+
+
+@bp.route("/sessions/<int:session_id>/cancel", methods=["POST"])
+@roles_required(Role.HR)
+def cancel_session(session_id: int):
+    course_session = db.session.get(CourseSession, session_id) or abort(404)
+    form = CancelSessionForm()
+    form.validate_on_submit() or abort(400)
+    try:
+        released = catalogue.cancel_session(
+            db.session, course_session, actor=current_user, reason=form.reason.data or ""
+        )
+    except CourseError as error:
+        db.session.rollback()
+        flash(explain(error), "error")
+    else:
+        db.session.commit()
+        flash(
+            _(
+                "The date is cancelled; %(count)d people were released and will be told.",
+                count=len(released),
+            ),
+            "success",
+        )
+    return redirect(url_for("courses.session", session_id=session_id))
+
+
+@bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def book(session_id: int):
+    course_session = db.session.get(CourseSession, session_id) or abort(404)
+    filter_form = CandidateFilterForm(request.args)
+    roots = staff_services.list_roots(db.session)
+    departments = staff_services.list_subtree(db.session, roots)
+    filter_form.department.choices = [(d.code, "\u2003" * d.depth + d.name) for d in departments]
+    one_form = BookOneForm(prefix="one")
+    action_form = ActionForm()
+    if request.method == "POST":
+        action_form.validate_on_submit() or abort(400)
+        ids = [int(v) for v in request.form.getlist("employee_id") if v.isdigit()]
+        if not ids:
+            flash(_("Please select at least one person."), "error")
+        else:
+            people = db.session.scalars(db.select(Employee).where(Employee.id.in_(ids))).all()
+            _book_many(course_session, people, action_form.override_deadline.data)
+            return redirect(url_for("courses.session", session_id=session_id))
+    candidates = None
+    selected = request.args.get("department")
+    if selected:
+        department = staff_services.find_department(db.session, selected)
+        if department is None:
+            abort(404)
+        candidates = queries.booking_candidates(
+            db.session,
+            course_session=course_session,
+            roots=[department],
+            untrained_only=filter_form.untrained_only.data,
+        )
+    return render_template(
+        "courses/book.html",
+        course_session=course_session,
+        filter_form=filter_form,
+        one_form=one_form,
+        action_form=action_form,
+        candidates=candidates,
+    )
+
+
+@bp.route("/sessions/<int:session_id>/book-one", methods=["POST"])
+@roles_required(Role.HR)
+def book_one(session_id: int):
+    course_session = db.session.get(CourseSession, session_id) or abort(404)
+    form = BookOneForm(prefix="one")
+    if not form.validate_on_submit():
+        flash(_("Please enter a personnel number."), "error")
+        return redirect(url_for("courses.book", session_id=session_id))
+    person = staff_services.find_employee(db.session, form.personnel_number.data.strip())
+    if person is None:
+        flash(_("No employee has this personnel number."), "error")
+        return redirect(url_for("courses.book", session_id=session_id))
+    try:
+        result = enrolment.enrol(
+            db.session,
+            employee=person,
+            course_session=course_session,
+            actor=current_user,
+            override_deadline=form.override_deadline.data,
+        )
+    except CourseError as error:
+        db.session.rollback()
+        flash(explain(error), "error")
+        return redirect(url_for("courses.book", session_id=session_id))
+    db.session.commit()
+    if result.status == EnrolmentStatus.BOOKED.value:
+        flash(_("%(name)s is booked.", name=person.full_name), "success")
+    else:
+        flash(_("%(name)s is on the waiting list.", name=person.full_name), "info")
+    return redirect(url_for("courses.session", session_id=session_id))
+
+
+@bp.route("/enrolments/<int:enrolment_id>/move", methods=["POST"])
+@roles_required(Role.HR)
+def move(enrolment_id: int):
+    found = db.session.get(Enrolment, enrolment_id) or abort(404)
+    form = MoveForm()
+    form.validate_on_submit() or abort(400)
+    target = db.session.get(CourseSession, form.target.data) or abort(404)
+    source_id = found.session_id
+    try:
+        moved = enrolment.move_enrolment(
+            db.session, enrolment=found, target=target, actor=current_user
+        )
+    except CourseError as error:
+        db.session.rollback()
+        flash(explain(error), "error")
+        return redirect(url_for("courses.session", session_id=source_id))
+    db.session.commit()
+    flash(_("%(name)s was moved.", name=moved.employee.full_name), "success")
+    return redirect(url_for("courses.session", session_id=target.id))
+
+
+@bp.route("/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def mark_attendance(session_id: int):
+    course_session = db.session.get(CourseSession, session_id) or abort(404)
+    form = ActionForm()
+    seated = [
+        e
+        for e in queries.enrolments_of(db.session, course_session)
+        if e.status in {s.value for s in attendance.OUTCOMES}
+    ]
+    if form.validate_on_submit():
+        try:
+            outcomes = {
+                e.id: EnrolmentStatus(request.form.get(f"outcome-{e.id}", e.status)) for e in seated
+            }
+            if any(o not in attendance.OUTCOMES for o in outcomes.values()):
+                raise ValueError
+        except ValueError:
+            abort(400)
+        try:
+            changed = attendance.record_attendance(
+                db.session, course_session=course_session, outcomes=outcomes, actor=current_user
+            )
+        except CourseError as error:
+            db.session.rollback()
+            flash(explain(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Attendance saved (%(count)d changes).", count=changed), "success")
+            return redirect(url_for("courses.session", session_id=session_id))
+    return render_template(
+        "courses/attendance.html",
+        course_session=course_session,
+        seated=seated,
+        form=form,
+        outcomes=attendance.OUTCOMES,
+    )
+
+
+def _book_many(course_session: CourseSession, people, override: bool) -> None:
+    try:
+        result = enrolment.book_many(
+            db.session,
+            employees=people,
+            course_session=course_session,
+            actor=current_user,
+            override_deadline=override,
+        )
+    except CourseError as error:
+        db.session.rollback()
+        flash(explain(error), "error")
+        return
+    db.session.commit()
+    flash(
+        _(
+            "%(booked)d booked, %(waiting)d on the waiting list, %(skipped)d skipped "
+            "(already enrolled or no longer on staff).",
+            booked=len(result.booked),
+            waiting=len(result.waitlisted),
+            skipped=len(result.skipped),
+        ),
+        "success",
+    )
+
+
+def _course_data(form: CourseForm) -> catalogue.CourseData:
+    values = {name: getattr(form, name).data for name in COURSE_FIELDS}
+    values["code"] = values["code"].strip()
+    values["title"] = values["title"].strip()
+    for text in ("description", "learning_goals", "trainer"):
+        values[text] = values[text] or ""
+    return catalogue.CourseData(**values)
+
+
+def _session_data(form: SessionForm) -> catalogue.SessionData:
+    values = {name: getattr(form, name).data for name in SESSION_FIELDS}
+    for name in LOCAL_TIME_FIELDS:
+        values[name] = _aware(values[name])
+    for text in ("location", "online_url", "trainer", "notes"):
+        values[text] = (values[text] or "").strip()
+    values["min_participants"] = values["min_participants"] or 0
+    return catalogue.SessionData(**values)
+
+
+def _aware(local: datetime | None) -> datetime | None:
+    """A time typed into the form is Berlin time (summer or winter, as on that day)."""
+    return local.replace(tzinfo=BERLIN) if local is not None else None
+
+
+def _local_times(course_session: CourseSession):
+    """The session as the form shows it: times in Berlin, without zone."""
+    values = {name: getattr(course_session, name) for name in SESSION_FIELDS}
+    for name in LOCAL_TIME_FIELDS:
+        if values[name] is not None:
+            values[name] = values[name].astimezone(BERLIN).replace(tzinfo=None)
+    return type("SessionValues", (), values)()
+
+
+def _attach(form, error: CourseError) -> None:
+    """Show a service's complaint next to the field it is about (or at the top)."""
+    fields = error.errors if isinstance(error, InvalidInput) else {"": explain(error)}
+    for name, message in fields.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, str(message)]
+        else:
+            flash(str(message), "error")

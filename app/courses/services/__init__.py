@@ -1,0 +1,8 @@
+"""Business rules of the courses area, one module per concern:
+
+- ``catalogue``: courses and sessions (create, edit, archive, cancel)
+- ``enrolment``: enrol, cancel, waiting list, bulk booking, moving people
+- ``attendance``: attendance after a session, and the completions it creates
+- ``calendar``: iCalendar files for sessions
+- ``queries``: read-only views of the catalogue and of a person's trainings
+"""

@@ -1,0 +1,132 @@
+"""Attendance after a session, and the completions (Nachweise) it creates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from dateutil.relativedelta import relativedelta
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role, User
+from app.core.types import BERLIN, utcnow
+from app.courses.models import (
+    SEATED_STATUSES,
+    Completion,
+    Course,
+    CourseSession,
+    Enrolment,
+    EnrolmentAction,
+    EnrolmentStatus,
+)
+from app.courses.services.enrolment import record_event
+from app.courses.services.errors import AttendanceTooEarly, InvalidInput, NotAllowed
+
+#: Outcomes HR can record for someone who held a seat.
+OUTCOMES = (
+    EnrolmentStatus.BOOKED,  # not yet recorded
+    EnrolmentStatus.ATTENDED,
+    EnrolmentStatus.NO_SHOW,
+    EnrolmentStatus.EXCUSED,
+)
+_OUTCOME_ACTIONS = {
+    EnrolmentStatus.ATTENDED: EnrolmentAction.ATTENDED,
+    EnrolmentStatus.NO_SHOW: EnrolmentAction.NO_SHOW,
+    EnrolmentStatus.EXCUSED: EnrolmentAction.EXCUSED,
+}
+
+
+def record_attendance(
+    db_session: Session,
+    *,
+    course_session: CourseSession,
+    outcomes: Mapping[int, EnrolmentStatus],
+    actor: User,
+) -> int:
+    """Set the outcome of each seat (by enrolment id) at once; returns how many changed.
+
+    "Attended" gives the person a completion dated the session's day; changing it back takes
+    that completion away again. A no-show or an excused absence gives none.
+    """
+    if not actor.has_role(Role.HR):
+        raise NotAllowed(actor.email)
+    if course_session.starts_at > utcnow():
+        raise AttendanceTooEarly(course_session.starts_at.isoformat())
+    seated = {
+        e.id: e
+        for e in db_session.scalars(
+            select(Enrolment).where(
+                Enrolment.session_id == course_session.id,
+                Enrolment.status.in_(SEATED_STATUSES),
+            )
+        )
+    }
+    unknown = set(outcomes) - set(seated)
+    if unknown:
+        raise InvalidInput({"outcomes": _l("Some people are not booked on this date.")})
+    changed = 0
+    for enrolment_id, outcome in outcomes.items():
+        enrolment = seated[enrolment_id]
+        if enrolment.status == outcome.value:
+            continue
+        if enrolment.status == EnrolmentStatus.ATTENDED.value:
+            _withdraw_completion(db_session, enrolment, course_session)
+        enrolment.status = outcome.value
+        if outcome is EnrolmentStatus.ATTENDED:
+            _grant_completion(db_session, enrolment, course_session)
+        if outcome in _OUTCOME_ACTIONS:
+            record_event(db_session, enrolment, _OUTCOME_ACTIONS[outcome], actor=actor)
+        changed += 1
+    db_session.flush()
+    return changed
+
+
+def valid_until(course: Course, completed_on: date) -> date | None:
+    """The last day a completion of ``course`` counts: validity months later, minus one day."""
+    if course.validity_months is None:
+        return None
+    return completed_on + relativedelta(months=course.validity_months) - relativedelta(days=1)
+
+
+def session_day(course_session: CourseSession) -> date:
+    """The calendar day of the session in Berlin (what the certificate says)."""
+    return course_session.starts_at.astimezone(BERLIN).date()
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _grant_completion(
+    db_session: Session, enrolment: Enrolment, course_session: CourseSession
+) -> None:
+    completed_on = session_day(course_session)
+    exists = db_session.scalar(
+        select(Completion.id).where(
+            Completion.employee_id == enrolment.employee_id,
+            Completion.course_id == course_session.course_id,
+            Completion.completed_on == completed_on,
+        )
+    )
+    if exists is None:  # e.g. already imported from the HR system
+        db_session.add(
+            Completion(
+                employee_id=enrolment.employee_id,
+                course_id=course_session.course_id,
+                completed_on=completed_on,
+                valid_until=valid_until(course_session.course, completed_on),
+                session_id=course_session.id,
+            )
+        )
+
+
+def _withdraw_completion(
+    db_session: Session, enrolment: Enrolment, course_session: CourseSession
+) -> None:
+    db_session.execute(
+        delete(Completion).where(
+            Completion.employee_id == enrolment.employee_id,
+            Completion.session_id == course_session.id,
+        )
+    )

@@ -1,0 +1,60 @@
+"""iCalendar files for sessions, as Outlook and Thunderbird accept them."""
+
+from __future__ import annotations
+
+from icalendar import Calendar, Event
+
+from app.core.types import BERLIN, utcnow
+from app.courses.models import CourseSession
+
+
+def session_uid(course_session: CourseSession, *, uid_domain: str) -> str:
+    """One UID per session for its whole life, so every update replaces the same entry."""
+    return f"course-session-{course_session.id}@{uid_domain}"
+
+
+def session_calendar(
+    course_session: CourseSession,
+    *,
+    uid_domain: str,
+    method: str = "PUBLISH",
+    organizer_email: str | None = None,
+    attendee_email: str | None = None,
+) -> bytes:
+    """The session as a calendar file; ``SEQUENCE`` follows the session's changes.
+
+    A cancelled session yields ``STATUS:CANCELLED`` (and ``METHOD:CANCEL`` when asked for), so
+    calendars remove the entry.
+    """
+    calendar = Calendar()
+    calendar.add("prodid", "-//Schulungsmanagement//Interkulturelle Fortbildung//DE")
+    calendar.add("version", "2.0")
+    calendar.add("method", method)
+    event = Event()
+    event.add("uid", session_uid(course_session, uid_domain=uid_domain))
+    event.add("sequence", course_session.sequence)
+    event.add("dtstamp", utcnow())
+    event.add("dtstart", course_session.starts_at.astimezone(BERLIN))
+    event.add("dtend", course_session.ends_at.astimezone(BERLIN))
+    event.add("summary", course_session.course.title)
+    location = course_session.location or course_session.online_url
+    if location:
+        event.add("location", location)
+    if course_session.online_url:
+        event.add("url", course_session.online_url)
+    description = "\n\n".join(
+        part for part in (course_session.course.description, course_session.notes) if part
+    )
+    if description:
+        event.add("description", description)
+    if course_session.cancelled_at is not None or method == "CANCEL":
+        event.add("status", "CANCELLED")
+    else:
+        event.add("status", "CONFIRMED")
+    if organizer_email:
+        event.add("organizer", f"mailto:{organizer_email}")
+    if attendee_email:
+        event.add("attendee", f"mailto:{attendee_email}", parameters={"ROLE": "REQ-PARTICIPANT"})
+    calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()

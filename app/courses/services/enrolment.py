@@ -1,0 +1,350 @@
+"""Enrolment: booking seats, the waiting list, cancelling, bulk booking and moving people.
+
+A seat is taken by one conditional UPDATE (``seats_taken < capacity``), which holds on SQLite
+and PostgreSQL alike however many people click at the same second; ``SELECT … FOR UPDATE``
+would do nothing on SQLite. The CHECK constraint on ``seats_taken`` backs it up. A freed seat
+goes to the first person waiting in the same transaction. Every step is recorded as an
+``EnrolmentEvent``, and the steps people are told about write an outbox message with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role, User
+from app.core.outbox import enqueue
+from app.core.types import utcnow
+from app.courses.models import (
+    ACTIVE_STATUSES,
+    CourseSession,
+    Enrolment,
+    EnrolmentAction,
+    EnrolmentEvent,
+    EnrolmentStatus,
+)
+from app.courses.services.errors import (
+    AlreadyEnrolled,
+    DeadlinePassed,
+    EmployeeNotBookable,
+    NotAllowed,
+    NotCancellable,
+    SessionNotBookable,
+)
+from app.staff.models import Employee
+
+#: Steps the employee is told about by mail (built and sent by the notifications area).
+NOTIFIED_ACTIONS = frozenset(
+    {
+        EnrolmentAction.BOOKED,
+        EnrolmentAction.WAITLISTED,
+        EnrolmentAction.PROMOTED,
+        EnrolmentAction.CANCELLED,
+        EnrolmentAction.SESSION_CANCELLED,
+    }
+)
+
+
+@dataclass
+class BulkBookingResult:
+    booked: list[Enrolment] = field(default_factory=list)
+    waitlisted: list[Enrolment] = field(default_factory=list)
+    #: (employee, reason) for everyone not booked, e.g. already enrolled.
+    skipped: list[tuple[Employee, str]] = field(default_factory=list)
+
+
+def enrol(
+    db_session: Session,
+    *,
+    employee: Employee,
+    course_session: CourseSession,
+    actor: User,
+    override_deadline: bool = False,
+) -> Enrolment:
+    """Give ``employee`` a seat, or a waiting-list place when the session is full.
+
+    Employees book themselves; HR may book anyone and override the enrolment deadline.
+    On a domain error nothing has changed; the caller rolls back on any error.
+    """
+    now = utcnow()
+    _check_may_act_for(actor, employee)
+    _check_bookable(course_session, now)
+    if not employee.active:
+        raise EmployeeNotBookable(employee.personnel_number)
+    overridden = _check_deadline(course_session.enrolment_deadline, now, actor, override_deadline)
+    enrolment = db_session.scalar(
+        select(Enrolment).where(
+            Enrolment.session_id == course_session.id, Enrolment.employee_id == employee.id
+        )
+    )
+    if enrolment is not None and enrolment.status in ACTIVE_STATUSES:
+        raise AlreadyEnrolled(employee.personnel_number)
+
+    seated = _take_seat(db_session, course_session)
+    if enrolment is None:  # a cancelled enrolment is reused: one row per person and session
+        enrolment = Enrolment(session_id=course_session.id, employee_id=employee.id)
+        db_session.add(enrolment)
+    enrolment.status = (EnrolmentStatus.BOOKED if seated else EnrolmentStatus.WAITLISTED).value
+    enrolment.waitlisted_at = None if seated else utcnow()
+    try:
+        db_session.flush()
+    except IntegrityError as error:  # the same person enrolled in a parallel request
+        raise AlreadyEnrolled(employee.personnel_number) from error
+    action = EnrolmentAction.BOOKED if seated else EnrolmentAction.WAITLISTED
+    record_event(db_session, enrolment, action, actor=actor, deadline_overridden=overridden)
+    return enrolment
+
+
+def cancel_enrolment(
+    db_session: Session, *, enrolment: Enrolment, actor: User, override_deadline: bool = False
+) -> list[Enrolment]:
+    """Cancel a booking or leave the waiting list; returns who moved up into the freed seat."""
+    return _withdraw(
+        db_session,
+        enrolment,
+        actor=actor,
+        action=EnrolmentAction.CANCELLED,
+        override_deadline=override_deadline,
+    )
+
+
+def book_many(
+    db_session: Session,
+    *,
+    employees: Iterable[Employee],
+    course_session: CourseSession,
+    actor: User,
+    override_deadline: bool = False,
+) -> BulkBookingResult:
+    """HR books several people at once; whoever cannot be booked is listed with the reason."""
+    if not actor.has_role(Role.HR):
+        raise NotAllowed(actor.email)
+    result = BulkBookingResult()
+    for employee in employees:
+        try:
+            with db_session.begin_nested():
+                enrolment = enrol(
+                    db_session,
+                    employee=employee,
+                    course_session=course_session,
+                    actor=actor,
+                    override_deadline=override_deadline,
+                )
+        except (AlreadyEnrolled, EmployeeNotBookable) as error:
+            result.skipped.append((employee, type(error).__name__))
+            continue
+        if enrolment.status == EnrolmentStatus.BOOKED:
+            result.booked.append(enrolment)
+        else:
+            result.waitlisted.append(enrolment)
+    return result
+
+
+def move_enrolment(
+    db_session: Session, *, enrolment: Enrolment, target: CourseSession, actor: User
+) -> Enrolment:
+    """HR moves a person to another session (a seat there, or its waiting list)."""
+    if not actor.has_role(Role.HR):
+        raise NotAllowed(actor.email)
+    if target.id == enrolment.session_id:
+        raise AlreadyEnrolled(enrolment.employee.personnel_number)
+    _check_bookable(target, utcnow())
+    employee = enrolment.employee
+    _withdraw(
+        db_session,
+        enrolment,
+        actor=actor,
+        action=EnrolmentAction.MOVED_AWAY,
+        override_deadline=True,
+        note=f"→ {target.id}",
+    )
+    return enrol(
+        db_session, employee=employee, course_session=target, actor=actor, override_deadline=True
+    )
+
+
+def waitlist_position(db_session: Session, enrolment: Enrolment) -> int | None:
+    """1 for the first in line; None when the enrolment is not on the waiting list."""
+    if enrolment.status != EnrolmentStatus.WAITLISTED or enrolment.waitlisted_at is None:
+        return None
+    ahead = db_session.scalar(
+        select(func.count(Enrolment.id)).where(
+            Enrolment.session_id == enrolment.session_id,
+            Enrolment.status == EnrolmentStatus.WAITLISTED.value,
+            _ahead_of(enrolment),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def promote_waitlisted(db_session: Session, course_session: CourseSession) -> list[Enrolment]:
+    """Give free seats to the people waiting, first come first served."""
+    promoted: list[Enrolment] = []
+    while True:
+        candidate = db_session.scalar(
+            select(Enrolment)
+            .where(
+                Enrolment.session_id == course_session.id,
+                Enrolment.status == EnrolmentStatus.WAITLISTED.value,
+            )
+            .order_by(Enrolment.waitlisted_at, Enrolment.id)
+            .limit(1)
+            .with_for_update()
+        )
+        if candidate is None or not _take_seat(db_session, course_session):
+            return promoted
+        moved_up = db_session.execute(
+            update(Enrolment)
+            .where(
+                Enrolment.id == candidate.id, Enrolment.status == EnrolmentStatus.WAITLISTED.value
+            )
+            .values(status=EnrolmentStatus.BOOKED.value, waitlisted_at=None, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db_session.expire(candidate)
+        if not moved_up:  # left the list meanwhile: give the seat back and try the next one
+            _release_seat(db_session, course_session)
+            continue
+        record_event(db_session, candidate, EnrolmentAction.PROMOTED, actor=None)
+        promoted.append(candidate)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _withdraw(
+    db_session: Session,
+    enrolment: Enrolment,
+    *,
+    actor: User,
+    action: EnrolmentAction,
+    override_deadline: bool,
+    note: str = "",
+) -> list[Enrolment]:
+    course_session = enrolment.session
+    now = utcnow()
+    _check_may_act_for(actor, enrolment.employee)
+    if enrolment.status not in ACTIVE_STATUSES:
+        raise NotCancellable(enrolment.status)
+    if course_session.starts_at <= now:
+        raise SessionNotBookable("begun")
+    was_booked = enrolment.status == EnrolmentStatus.BOOKED.value
+    overridden = False
+    if was_booked:  # leaving the waiting list is always possible
+        overridden = _check_deadline(
+            course_session.cancellation_deadline, now, actor, override_deadline
+        )
+    claimed = db_session.execute(
+        update(Enrolment)
+        .where(Enrolment.id == enrolment.id, Enrolment.status == enrolment.status)
+        .values(status=EnrolmentStatus.CANCELLED.value, waitlisted_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db_session.expire(enrolment)
+    if not claimed:  # cancelled by a parallel request
+        raise NotCancellable(EnrolmentStatus.CANCELLED.value)
+    record_event(
+        db_session, enrolment, action, actor=actor, deadline_overridden=overridden, note=note
+    )
+    if not was_booked:
+        return []
+    _release_seat(db_session, course_session)
+    return promote_waitlisted(db_session, course_session)
+
+
+def _take_seat(db_session: Session, course_session: CourseSession) -> bool:
+    taken = db_session.execute(
+        update(CourseSession)
+        .where(
+            CourseSession.id == course_session.id,
+            CourseSession.seats_taken < CourseSession.capacity,
+            CourseSession.cancelled_at.is_(None),
+        )
+        .values(seats_taken=CourseSession.seats_taken + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db_session.expire(course_session, ["seats_taken"])
+    return taken == 1
+
+
+def _release_seat(db_session: Session, course_session: CourseSession) -> None:
+    db_session.execute(
+        update(CourseSession)
+        .where(CourseSession.id == course_session.id)
+        .values(seats_taken=CourseSession.seats_taken - 1)
+        .execution_options(synchronize_session=False)
+    )
+    db_session.expire(course_session, ["seats_taken"])
+
+
+def record_event(
+    db_session: Session,
+    enrolment: Enrolment,
+    action: EnrolmentAction,
+    *,
+    actor: User | None,
+    deadline_overridden: bool = False,
+    note: str = "",
+) -> EnrolmentEvent:
+    """Add a step to the enrolment's history, with an outbox message if the person is told."""
+    event = EnrolmentEvent(
+        enrolment_id=enrolment.id,
+        action=action.value,
+        actor_user_id=actor.id if actor is not None else None,
+        deadline_overridden=deadline_overridden,
+        note=note,
+    )
+    db_session.add(event)
+    db_session.flush()
+    if action in NOTIFIED_ACTIONS:
+        enqueue(
+            db_session,
+            key=f"enrolment-event:{event.id}",
+            kind=action.value,
+            payload={
+                "event_id": event.id,
+                "enrolment_id": enrolment.id,
+                "session_id": enrolment.session_id,
+                "employee_id": enrolment.employee_id,
+            },
+        )
+    return event
+
+
+def _check_may_act_for(actor: User, employee: Employee) -> None:
+    if actor.has_role(Role.HR):
+        return
+    if actor.employee_id is None or actor.employee_id != employee.id:
+        raise NotAllowed(actor.email)
+
+
+def _check_bookable(course_session: CourseSession, now: datetime) -> None:
+    if course_session.cancelled_at is not None:
+        raise SessionNotBookable("cancelled")
+    if course_session.starts_at <= now:
+        raise SessionNotBookable("begun")
+    if course_session.course.archived:
+        raise SessionNotBookable("archived")
+
+
+def _check_deadline(
+    deadline: datetime | None, now: datetime, actor: User, override_deadline: bool
+) -> bool:
+    """True when the deadline has passed and HR overrides it; raises when it has passed."""
+    if deadline is None or now <= deadline:
+        return False
+    if override_deadline and actor.has_role(Role.HR):
+        return True
+    raise DeadlinePassed(deadline.isoformat())
+
+
+def _ahead_of(enrolment: Enrolment):
+    return or_(
+        Enrolment.waitlisted_at < enrolment.waitlisted_at,
+        and_(Enrolment.waitlisted_at == enrolment.waitlisted_at, Enrolment.id < enrolment.id),
+    )

@@ -1,0 +1,241 @@
+"""Read-only views of the catalogue, the sessions and a person's trainings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from app.core.types import BERLIN, utcnow
+from app.courses.models import (
+    ACTIVE_STATUSES,
+    Completion,
+    Course,
+    CourseSession,
+    Enrolment,
+    EnrolmentStatus,
+)
+from app.staff.models import Department, Employee
+from app.staff.services import subtree_condition
+
+
+@dataclass(frozen=True)
+class EmployeeOverview:
+    upcoming: list[Enrolment]
+    completions: list[Completion]
+
+
+@dataclass(frozen=True)
+class CityFigures:
+    employees: int
+    departments: int
+    courses: int
+    upcoming_sessions: int
+    valid_completions: int
+
+
+def employee_overview(db_session: Session, employee: Employee) -> EmployeeOverview:
+    """A person's coming sessions and their completions, newest first."""
+    upcoming = db_session.scalars(
+        select(Enrolment)
+        .join(Enrolment.session)
+        .where(
+            Enrolment.employee_id == employee.id,
+            Enrolment.status.in_([EnrolmentStatus.BOOKED.value, EnrolmentStatus.WAITLISTED.value]),
+            CourseSession.starts_at >= utcnow(),
+        )
+        .options(joinedload(Enrolment.session).joinedload(CourseSession.course))
+        .order_by(CourseSession.starts_at)
+    )
+    completions = db_session.scalars(
+        select(Completion)
+        .where(Completion.employee_id == employee.id)
+        .options(joinedload(Completion.course))
+        .order_by(Completion.completed_on.desc())
+    )
+    return EmployeeOverview(upcoming=list(upcoming), completions=list(completions))
+
+
+def city_figures(db_session: Session, *, today: date | None = None) -> CityFigures:
+    """Headline numbers for HR's start page, each one COUNT in SQL."""
+    today = today or date.today()
+    valid = (Completion.valid_until.is_(None)) | (Completion.valid_until >= today)
+    return CityFigures(
+        employees=db_session.scalar(
+            select(func.count(Employee.id)).where(Employee.active.is_(True))
+        ),
+        departments=db_session.scalar(select(func.count(Department.id))),
+        courses=db_session.scalar(select(func.count(Course.id)).where(Course.archived.is_(False))),
+        upcoming_sessions=db_session.scalar(
+            select(func.count(CourseSession.id)).where(
+                CourseSession.starts_at >= utcnow(), CourseSession.cancelled_at.is_(None)
+            )
+        ),
+        valid_completions=db_session.scalar(
+            select(func.count(func.distinct(Completion.employee_id))).where(valid)
+        ),
+    )
+
+
+def list_courses(db_session: Session, *, include_archived: bool = False) -> list[Course]:
+    query = select(Course).order_by(Course.title)
+    if not include_archived:
+        query = query.where(Course.archived.is_(False))
+    return list(db_session.scalars(query))
+
+
+def upcoming_sessions(db_session: Session, *, limit: int = 100) -> list[CourseSession]:
+    """Sessions not yet begun and not cancelled, soonest first."""
+    return list(
+        db_session.scalars(
+            select(CourseSession)
+            .join(CourseSession.course)
+            .where(
+                CourseSession.starts_at >= utcnow(),
+                CourseSession.cancelled_at.is_(None),
+                Course.archived.is_(False),
+            )
+            .options(joinedload(CourseSession.course))
+            .order_by(CourseSession.starts_at)
+            .limit(limit)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    course_id: int | None = None
+    #: "2027-03": sessions starting in that month (Berlin time)
+    month: str | None = None
+    language: str | None = None
+    format: str | None = None
+
+
+def find_sessions(
+    db_session: Session, session_filter: SessionFilter, *, limit: int = 200
+) -> list[CourseSession]:
+    """Upcoming, bookable sessions matching the filter, soonest first."""
+    query = (
+        select(CourseSession)
+        .join(CourseSession.course)
+        .where(
+            CourseSession.starts_at >= utcnow(),
+            CourseSession.cancelled_at.is_(None),
+            Course.archived.is_(False),
+        )
+        .options(joinedload(CourseSession.course))
+        .order_by(CourseSession.starts_at)
+        .limit(limit)
+    )
+    if session_filter.course_id:
+        query = query.where(CourseSession.course_id == session_filter.course_id)
+    if session_filter.language:
+        query = query.where(Course.language == session_filter.language)
+    if session_filter.format:
+        query = query.where(Course.format == session_filter.format)
+    if session_filter.month:
+        first, after = _month_bounds(session_filter.month)
+        query = query.where(CourseSession.starts_at >= first, CourseSession.starts_at < after)
+    return list(db_session.scalars(query))
+
+
+def enrolments_of(db_session: Session, course_session: CourseSession) -> list[Enrolment]:
+    """Everyone ever enrolled on a session: booked first, then the waiting list in order."""
+    order = case(
+        (Enrolment.status == EnrolmentStatus.BOOKED.value, 0),
+        (Enrolment.status == EnrolmentStatus.ATTENDED.value, 0),
+        (Enrolment.status == EnrolmentStatus.NO_SHOW.value, 0),
+        (Enrolment.status == EnrolmentStatus.EXCUSED.value, 0),
+        (Enrolment.status == EnrolmentStatus.WAITLISTED.value, 1),
+        else_=2,
+    )
+    return list(
+        db_session.scalars(
+            select(Enrolment)
+            .join(Enrolment.employee)
+            .where(Enrolment.session_id == course_session.id)
+            .options(joinedload(Enrolment.employee).joinedload(Employee.department))
+            .order_by(order, Enrolment.waitlisted_at, Employee.last_name, Employee.first_name)
+        )
+    )
+
+
+def enrolment_for(
+    db_session: Session, course_session: CourseSession, employee: Employee | None
+) -> Enrolment | None:
+    if employee is None:
+        return None
+    return db_session.scalar(
+        select(Enrolment).where(
+            Enrolment.session_id == course_session.id, Enrolment.employee_id == employee.id
+        )
+    )
+
+
+def history_of(db_session: Session, employee: Employee) -> list[Enrolment]:
+    """All of a person's enrolments, newest session first."""
+    return list(
+        db_session.scalars(
+            select(Enrolment)
+            .join(Enrolment.session)
+            .where(Enrolment.employee_id == employee.id)
+            .options(joinedload(Enrolment.session).joinedload(CourseSession.course))
+            .order_by(CourseSession.starts_at.desc())
+        )
+    )
+
+
+def booking_candidates(
+    db_session: Session,
+    *,
+    course_session: CourseSession,
+    roots: Sequence[Department],
+    untrained_only: bool,
+    today: date | None = None,
+) -> list[Employee]:
+    """Active staff of the given subtrees not yet on this session; with ``untrained_only``,
+    only those without a valid completion of the course and not booked on another of its dates."""
+    today = today or date.today()
+    query = (
+        select(Employee)
+        .join(Employee.department)
+        .where(
+            Employee.active.is_(True),
+            subtree_condition(roots),
+            ~exists().where(
+                Enrolment.employee_id == Employee.id,
+                Enrolment.session_id == course_session.id,
+                Enrolment.status.in_(ACTIVE_STATUSES),
+            ),
+        )
+        .order_by(Employee.last_name, Employee.first_name)
+    )
+    if untrained_only:
+        valid = exists().where(
+            Completion.employee_id == Employee.id,
+            Completion.course_id == course_session.course_id,
+            or_(Completion.valid_until.is_(None), Completion.valid_until >= today),
+        )
+        booked_elsewhere = exists().where(
+            Enrolment.employee_id == Employee.id,
+            Enrolment.status.in_(ACTIVE_STATUSES),
+            Enrolment.session_id.in_(
+                select(CourseSession.id).where(
+                    CourseSession.course_id == course_session.course_id,
+                    CourseSession.starts_at >= utcnow(),
+                    CourseSession.cancelled_at.is_(None),
+                )
+            ),
+        )
+        query = query.where(~valid, ~booked_elsewhere)
+    return list(db_session.scalars(query))
+
+
+def _month_bounds(month: str) -> tuple[datetime, datetime]:
+    year, number = (int(part) for part in month.split("-"))
+    first = datetime(year, number, 1, tzinfo=BERLIN)
+    after = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=BERLIN)
+    return first, after

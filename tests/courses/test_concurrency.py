@@ -1,0 +1,93 @@
+"""Many people at the same second: capacity holds over real, separate database connections.
+
+Each thread has its own app context, so its own session and connection (a SQLite file or
+PostgreSQL); the data is committed, because another connection cannot see an open transaction.
+"""
+
+import threading
+
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.courses.models import CourseSession, Enrolment
+from app.courses.services import enrolment as service
+from app.staff.models import Employee
+
+
+def run_at_once(app, jobs):
+    """Run each job in its own thread and app context, released together by a barrier."""
+    from app.extensions import db
+
+    db.session.commit()  # end the test's own transaction: on SQLite it would hold the lock
+    barrier = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def run(job):
+        with app.app_context():
+            barrier.wait()
+            try:
+                job(db.session)
+                db.session.commit()
+            except BaseException as error:  # collected and asserted on below
+                db.session.rollback()
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+def test_fifty_enrol_into_ten_seats_then_five_cancel(app, db, make, hr):
+    course_session = make.course_session(capacity=10)
+    people = [make.employee() for _ in range(50)]
+    session_id, hr_id = course_session.id, hr.id
+
+    def enrol_job(employee_id):
+        def job(db_session):
+            service.enrol(
+                db_session,
+                employee=db_session.get(Employee, employee_id),
+                course_session=db_session.get(CourseSession, session_id),
+                actor=db_session.get(User, hr_id),
+            )
+
+        return job
+
+    errors = run_at_once(app, [enrol_job(p.id) for p in people])
+    assert errors == []
+
+    db.session.expire_all()
+    enrolments = db.session.scalars(
+        select(Enrolment).where(Enrolment.session_id == session_id)
+    ).all()
+    booked = [e for e in enrolments if e.status == "booked"]
+    waiting = [e for e in enrolments if e.status == "waitlisted"]
+    assert len(booked) == 10 and len(waiting) == 40
+    assert db.session.get(CourseSession, session_id).seats_taken == 10
+    in_line = sorted(waiting, key=lambda e: service.waitlist_position(db.session, e))
+    assert [service.waitlist_position(db.session, e) for e in in_line] == list(range(1, 41))
+    assert in_line == sorted(waiting, key=lambda e: (e.waitlisted_at, e.id))  # arrival order
+
+    def cancel_job(enrolment_id):
+        def job(db_session):
+            service.cancel_enrolment(
+                db_session,
+                enrolment=db_session.get(Enrolment, enrolment_id),
+                actor=db_session.get(User, hr_id),
+            )
+
+        return job
+
+    errors = run_at_once(app, [cancel_job(e.id) for e in booked[:5]])
+    assert errors == []
+    db.session.expire_all()
+    statuses = {e.id: e.status for e in db.session.scalars(select(Enrolment))}
+    assert [statuses[e.id] for e in in_line[:5]] == ["booked"] * 5
+    assert [statuses[e.id] for e in in_line[5:]] == ["waitlisted"] * 35
+    assert sum(1 for s in statuses.values() if s == "booked") == 10
+    assert db.session.get(CourseSession, session_id).seats_taken == 10
