@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := app:create_app
 
-.PHONY: run test lint format translations extract-messages migrate seed worker beat clean
+.PHONY: run test lint format translations extract-messages migrate seed worker beat bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ test: lint translations
 		$(BIN)/python -m pytest -q; status=$$?; \
 		[ $$status -eq 5 ] && echo "pytest collected no tests" >&2; [ $$status -eq 0 ]; \
 	fi
+
+# Benchmarks need PostgreSQL (BENCH_DATABASE_URL, default: database schulung_bench on localhost);
+# numbers and how to read them are in docs/benchmarks.md.
+bench: translations
+	$(BIN)/python bench/enrolment_http.py --users 400 --capacity 50 --concurrency 50
 
 extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .

@@ -1,0 +1,177 @@
+"""The courses pages as people use them: employees book themselves, HR manages."""
+
+import re
+from datetime import timedelta
+
+import time_machine
+from icalendar import Calendar
+from sqlalchemy import select
+
+from app.core.types import utcnow
+from app.courses.models import Completion, Course, CourseSession, Enrolment
+from tests.conftest import csrf_token
+
+
+def test_employee_enrols_downloads_ics_and_cancels(client, login, make, staff_user, db):
+    course_session = make.course_session(
+        make.course(title="Interkulturelle Kompetenz im Bürgerservice"), capacity=2
+    )
+    login("erika@stadt.example")
+    page = client.get("/courses/").get_data(as_text=True)
+    assert "Interkulturelle Kompetenz im Bürgerservice" in page
+    assert "2 von 2" in page
+
+    path = f"/courses/sessions/{course_session.id}"
+    response = client.post(f"{path}/enrol", data={"csrf_token": csrf_token(client, path)})
+    assert response.status_code == 302
+    page = client.get(path).get_data(as_text=True)
+    assert "Sie sind angemeldet" in page
+    assert "gebucht" in page
+
+    ics = client.get(f"{path}/calendar.ics")
+    assert ics.status_code == 200
+    assert ics.headers["Content-Type"].startswith("text/calendar")
+    event = next(iter(Calendar.from_ical(ics.data).walk("VEVENT")))
+    assert str(event["summary"]) == "Interkulturelle Kompetenz im Bürgerservice"
+
+    own = db.session.scalar(select(Enrolment))
+    response = client.post(
+        f"/courses/enrolments/{own.id}/cancel", data={"csrf_token": csrf_token(client, path)}
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Enrolment, own.id).status == "cancelled"
+    assert db.session.get(CourseSession, course_session.id).seats_taken == 0
+    assert client.get(f"{path}/calendar.ics").status_code == 403
+
+
+def test_full_session_shows_the_waiting_list_position(client, login, make, staff_user, hr, db):
+    course_session = make.course_session(capacity=1)
+    from app.courses.services import enrolment
+
+    enrolment.enrol(db.session, employee=make.employee(), course_session=course_session, actor=hr)
+    db.session.commit()
+    login("erika@stadt.example")
+    path = f"/courses/sessions/{course_session.id}"
+    assert "Auf die Warteliste" in client.get(path).get_data(as_text=True)
+    client.post(f"{path}/enrol", data={"csrf_token": csrf_token(client, path)})
+    page = client.get(path).get_data(as_text=True)
+    assert "Warteliste, Nummer 1" in page
+
+
+def test_enrolling_after_the_deadline_says_so(client, login, make, staff_user, db):
+    course_session = make.course_session(
+        starts_in=timedelta(days=5), enrolment_deadline=utcnow() + timedelta(hours=1)
+    )
+    login("erika@stadt.example")
+    path = f"/courses/sessions/{course_session.id}"
+    token = csrf_token(client, path)
+    # Sessions last 12 hours and refuse cookies signed in the future: stay in the travel.
+    with time_machine.travel(utcnow() + timedelta(hours=2)):
+        client.post(f"{path}/enrol", data={"csrf_token": token})
+        page = client.get(path).get_data(as_text=True)
+    assert "Die Frist dafür ist abgelaufen" in page
+    assert db.session.scalars(select(Enrolment)).all() == []
+
+
+def test_employee_cannot_cancel_for_others_or_see_hr_pages(client, login, make, staff_user, hr, db):
+    course_session = make.course_session()
+    from app.courses.services import enrolment
+
+    other = enrolment.enrol(
+        db.session, employee=make.employee(), course_session=course_session, actor=hr
+    )
+    db.session.commit()
+    login("erika@stadt.example")
+    path = f"/courses/sessions/{course_session.id}"
+    token = csrf_token(client, path)
+    assert (
+        client.post(
+            f"/courses/enrolments/{other.id}/cancel", data={"csrf_token": token}
+        ).status_code
+        == 403
+    )
+    for hr_page in (f"{path}/book", f"{path}/attendance", f"{path}/edit", "/courses/course/new"):
+        assert client.get(hr_page).status_code == 403, hr_page
+    assert "Teilnehmende" not in client.get(path).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Enrolment, other.id).status == "booked"
+
+
+def test_hr_creates_course_and_session_with_clear_errors(client, login, hr, db):
+    login("hr@stadt.example")
+    form = {
+        "csrf_token": csrf_token(client, "/courses/course/new"),
+        "code": "DIV-FK",
+        "title": "Diversity Management für Führungskräfte",
+        "format": "in_person",
+        "language": "de",
+        "duration_minutes": "240",
+        "default_capacity": "0",
+    }
+    refused = client.post("/courses/course/new", data=form)
+    assert refused.status_code == 200
+    assert "Bitte korrigieren Sie" in refused.get_data(as_text=True)
+    form["default_capacity"] = "14"
+    created = client.post("/courses/course/new", data=form)
+    assert created.status_code == 302
+    course = db.session.scalar(select(Course))
+    assert course.validity_months is None
+
+    new_session = f"/courses/course/{course.id}/sessions/new"
+    start = (utcnow() + timedelta(days=30)).strftime("%Y-%m-%dT09:00")
+    bad = {
+        "csrf_token": csrf_token(client, new_session),
+        "starts_at": start,
+        "ends_at": start.replace("T09:00", "T08:00"),
+        "capacity": "14",
+        "enrolment_deadline": start.replace("T09:00", "T10:00"),
+    }
+    page = client.post(new_session, data=bad).get_data(as_text=True)
+    assert "Das Ende muss nach dem Beginn liegen." in page
+    assert "Die Frist darf nicht nach dem Beginn liegen." in page
+    assert db.session.scalars(select(CourseSession)).all() == []
+    good = {**bad, "ends_at": start.replace("T09:00", "T12:30"), "enrolment_deadline": ""}
+    assert client.post(new_session, data=good).status_code == 302
+    created_session = db.session.scalar(select(CourseSession))
+    assert created_session.starts_at.astimezone(created_session.starts_at.tzinfo).minute == 0
+    from app.core.types import BERLIN
+
+    assert created_session.starts_at.astimezone(BERLIN).strftime("%H:%M") == "09:00"
+
+
+def test_hr_books_a_department_and_marks_attendance(client, login, make, hr, db):
+    kita = make.department("KITA", name="Kita Buchenbusch")
+    course = make.course(validity_months=36)
+    trained = make.employee(kita, last_name="Schon-Geschult")
+    db.session.add(
+        Completion(employee=trained, course=course, completed_on=utcnow().date(), valid_until=None)
+    )
+    db.session.commit()
+    untrained = [make.employee(kita, last_name=f"Neu{n}") for n in range(3)]
+    course_session = make.course_session(course, capacity=2, starts_in=timedelta(hours=2))
+    login("hr@stadt.example")
+    book = f"/courses/sessions/{course_session.id}/book"
+    page = client.get(book, query_string={"department": "KITA", "untrained_only": "y"}).get_data(
+        as_text=True
+    )
+    assert "Neu0" in page and "Schon-Geschult" not in page
+    ids = re.findall(r'name="employee_id" value="(\d+)"', page)
+    assert sorted(map(int, ids)) == sorted(e.id for e in untrained)
+    response = client.post(book, data={"csrf_token": csrf_token(client, book), "employee_id": ids})
+    assert response.status_code == 302
+    db.session.expire_all()
+    statuses = sorted(e.status for e in db.session.scalars(select(Enrolment)))
+    assert statuses == ["booked", "booked", "waitlisted"]
+
+    attendance = f"/courses/sessions/{course_session.id}/attendance"
+    with time_machine.travel(course_session.ends_at + timedelta(minutes=5)):
+        page = client.get(attendance).get_data(as_text=True)
+        booked = db.session.scalars(select(Enrolment).where(Enrolment.status == "booked")).all()
+        data = {"csrf_token": csrf_token(client, attendance)}
+        data[f"outcome-{booked[0].id}"] = "attended"
+        data[f"outcome-{booked[1].id}"] = "no_show"
+        assert client.post(attendance, data=data).status_code == 302
+    db.session.expire_all()
+    holders = {c.employee_id for c in db.session.scalars(select(Completion))}
+    assert holders == {trained.id, booked[0].employee_id}
