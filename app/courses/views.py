@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from app.auth.models import Role
 from app.core.services import is_safe_redirect_path
-from app.core.types import BERLIN
+from app.core.types import BERLIN, utcnow
 from app.courses import bp
 from app.courses.forms import (
     FORMAT_LABELS,
@@ -73,6 +73,7 @@ def session(session_id: int):
         "own": own,
         "position": enrolment.waitlist_position(db.session, own) if own else None,
         "action_form": ActionForm(),
+        "begun": course_session.starts_at <= utcnow(),
     }
     if current_user.has_role(Role.HR):
         enrolments = queries.enrolments_of(db.session, course_session)

@@ -175,3 +175,11 @@ def test_hr_books_a_department_and_marks_attendance(client, login, make, hr, db)
     db.session.expire_all()
     holders = {c.employee_id for c in db.session.scalars(select(Completion))}
     assert holders == {trained.id, booked[0].employee_id}
+
+
+def test_past_session_offers_no_enrolment(client, login, make, staff_user):
+    course_session = make.course_session(starts_in=timedelta(days=-3))
+    login("erika@stadt.example")
+    page = client.get(f"/courses/sessions/{course_session.id}").get_data(as_text=True)
+    assert "hat bereits begonnen oder ist vorbei" in page
+    assert "/enrol" not in page

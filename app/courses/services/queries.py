@@ -87,24 +87,6 @@ def list_courses(db_session: Session, *, include_archived: bool = False) -> list
     return list(db_session.scalars(query))
 
 
-def upcoming_sessions(db_session: Session, *, limit: int = 100) -> list[CourseSession]:
-    """Sessions not yet begun and not cancelled, soonest first."""
-    return list(
-        db_session.scalars(
-            select(CourseSession)
-            .join(CourseSession.course)
-            .where(
-                CourseSession.starts_at >= utcnow(),
-                CourseSession.cancelled_at.is_(None),
-                Course.archived.is_(False),
-            )
-            .options(joinedload(CourseSession.course))
-            .order_by(CourseSession.starts_at)
-            .limit(limit)
-        )
-    )
-
-
 @dataclass(frozen=True)
 class SessionFilter:
     course_id: int | None = None
