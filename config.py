@@ -48,6 +48,12 @@ def celery_settings(redis_url: str | None) -> dict:
         "timezone": "Europe/Berlin",
         "beat_schedule": {
             "worker-heartbeat": {"task": "core.record_heartbeat", "schedule": 300.0},
+            # The sweep that sends whatever the outbox holds (e.g. after Redis was down).
+            "deliver-outbox": {"task": "notifications.deliver_outbox", "schedule": 60.0},
+            "session-reminders": {
+                "task": "notifications.scan_session_reminders",
+                "schedule": 3600.0,
+            },
         },
     }
     if redis_url:
@@ -60,6 +66,15 @@ def celery_settings(redis_url: str | None) -> dict:
             broker_transport_options=transport,
             result_backend_transport_options=transport,
             task_always_eager=False,
+            # With Redis down a request must not hang on publishing: give up fast (the outbox
+            # row is committed; the periodic sweep sends it once Redis is back).
+            broker_connection_timeout=2,
+            task_publish_retry_policy={
+                "max_retries": 1,
+                "interval_start": 0,
+                "interval_step": 0.2,
+                "interval_max": 0.2,
+            },
         )
     else:
         settings.update(
@@ -106,6 +121,17 @@ class Config:
     LANGUAGES = ("de", "en")
 
     CITY_NAME = os.environ.get("CITY_NAME", "Stadt Neu-Isenburg")
+    #: Days before a date on which booked people are reminded.
+    SESSION_REMINDER_DAYS = tuple(
+        int(d) for d in os.environ.get("SESSION_REMINDER_DAYS", "7,1").split(",") if d.strip()
+    )
+    #: Send outbox messages right after the transaction that wrote them commits (a broker
+    #: outage only delays them: the periodic sweep sends them later).
+    OUTBOX_KICK_ON_COMMIT = _env_bool("OUTBOX_KICK_ON_COMMIT", True)
+    #: Seconds after which a message claimed by a (presumably dead) worker is sent by another.
+    OUTBOX_CLAIM_LEASE_SECONDS = _env_int("OUTBOX_CLAIM_LEASE_SECONDS", 600)
+    #: How people reach the app; links in e-mails start with it.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     #: Right-hand side of calendar UIDs; keep it stable, or calendars duplicate entries.
     CALENDAR_UID_DOMAIN = os.environ.get("CALENDAR_UID_DOMAIN", "schulungen.neu-isenburg.example")
 

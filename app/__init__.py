@@ -25,6 +25,7 @@ def create_app(config_class: type = Config) -> Flask:
 
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
 
+    _deliver_outbox_after_commit(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
@@ -42,12 +43,16 @@ def create_app(config_class: type = Config) -> Flask:
 
     celery_init_app(app)
     _import_tasks()
+    from app.notifications.tasks import deliver_outbox
 
-    from app import auth, courses, main, reports, staff
+    app.extensions["outbox_kick"] = deliver_outbox.delay
+
+    from app import auth, courses, main, notifications, reports, staff
     from app.auth import views as _auth_views  # noqa: F401
     from app.courses import admin_views as _courses_admin_views  # noqa: F401
     from app.courses import views as _courses_views  # noqa: F401
     from app.main import views as _main_views  # noqa: F401
+    from app.notifications import views as _notification_views  # noqa: F401
     from app.staff import views as _staff_views  # noqa: F401
 
     app.register_blueprint(main.bp)
@@ -55,6 +60,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(staff.bp, url_prefix="/staff")
     app.register_blueprint(courses.bp, url_prefix="/courses")
     app.register_blueprint(reports.bp, url_prefix="/reports")
+    app.register_blueprint(notifications.bp, url_prefix="/notifications")
 
     from app.core.errors import register_error_handlers
     from app.core.security import register_security_headers
@@ -108,6 +114,18 @@ def _lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else value
 
 
+def _deliver_outbox_after_commit(app: Flask) -> None:
+    """Outbox rows committed in a request, task or command are sent when its context ends."""
+    from app.core.outbox import deliver_when_done, note_commit
+    from app.extensions import db
+
+    # Registered before db.init_app: teardowns run in reverse, so this one runs after the
+    # session is closed and its connection is back in the pool.
+    app.teardown_appcontext(deliver_when_done)
+    if not event.contains(db.session, "after_commit", note_commit):
+        event.listen(db.session, "after_commit", note_commit)
+
+
 def _import_models() -> None:
     from app.auth import models as _auth  # noqa: F401
     from app.core import models as _core  # noqa: F401
@@ -117,3 +135,4 @@ def _import_models() -> None:
 
 def _import_tasks() -> None:
     from app.core import tasks as _core_tasks  # noqa: F401
+    from app.notifications import tasks as _notification_tasks  # noqa: F401

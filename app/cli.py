@@ -10,6 +10,24 @@ from app.extensions import db
 
 
 def register_cli(app: Flask) -> None:
+    @app.cli.command("send-due-reminders")
+    def send_due_reminders() -> None:
+        """Queue the reminders that are due and deliver the outbox once (for cron without beat)."""
+        from app.notifications.delivery import deliver_pending
+        from app.notifications.scans import queue_session_reminders
+
+        queued = queue_session_reminders(
+            db.session, days_before=app.config["SESSION_REMINDER_DAYS"]
+        )
+        db.session.commit()
+        report = deliver_pending(db.session)
+        click.echo(
+            f"{queued} reminders queued; {report.sent} sent, {report.retrying} to retry, "
+            f"{report.failed} failed."
+        )
+        for line in report.errors:
+            click.echo(f"  failed: {line}")
+
     @app.cli.command("seed-demo")
     @click.option(
         "--seed", default=2026, show_default=True, help="Random seed (same seed, same city)."

@@ -18,6 +18,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from app import create_app
+from app.auth.models import Role
 from app.extensions import db as _db
 from app.extensions import limiter
 from config import TestConfig
@@ -129,3 +130,14 @@ def _reset_postgres_schema() -> None:
     with _db.engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture
+def hr(make):
+    return make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+
+
+@pytest.fixture
+def staff_user(make):
+    """An employee with a login: acts for themself only."""
+    return make.user("erika@stadt.example")

@@ -25,6 +25,8 @@ class WorkerHeartbeat(db.Model):
 
 class OutboxStatus(enum.StrEnum):
     QUEUED = "queued"
+    #: Claimed by a worker that is sending it; reclaimed if the claim is older than the lease.
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
 
@@ -42,7 +44,7 @@ class OutboxMessage(db.Model):
             f"status IN ({', '.join(repr(s.value) for s in OutboxStatus)})", name="status_known"
         ),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
-        Index("ix_outbox_messages_status_created", "status", "created_at"),
+        Index("ix_outbox_messages_status_due", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,4 +56,10 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Not sent before this time (backoff after a failure).
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Where it went, for HR's outbox page ("an employee without e-mail" shows up here).
+    recipient: Mapped[str] = mapped_column(String(254), default="")
+    subject: Mapped[str] = mapped_column(String(300), default="")

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
@@ -18,6 +26,8 @@ from app.staff import services as staff_services
 
 @bp.app_context_processor
 def _inject_layout() -> dict:
+    if not has_request_context():  # e.g. an e-mail rendered by a worker
+        return {"city_name": current_app.config["CITY_NAME"]}
     return {
         "language_form": LanguageForm(),
         "languages": LANGUAGES,
