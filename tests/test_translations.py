@@ -33,7 +33,6 @@ def test_catalogue_holds_every_text_of_the_source(tmp_path):
             "-m",
             "babel.messages.frontend",
             "extract",
-            "-q",
             "-F",
             "babel.cfg",
             "-k",
