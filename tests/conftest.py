@@ -76,6 +76,8 @@ def db(app):
     """An app context with empty tables; everything a test committed is deleted afterwards."""
     with app.app_context():
         limiter.reset()
+        # A test that builds another app makes that app's Celery the default; undo it.
+        app.extensions["celery"].set_default()
         yield _db
         _db.session.rollback()
         _clear_tables()
