@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := app:create_app
 
-.PHONY: run test lint format translations extract-messages migrate seed worker beat bench clean
+.PHONY: run test lint format translations extract-messages migrate seed worker beat bench faults clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ test: lint translations
 # numbers and how to read them are in docs/benchmarks.md.
 bench: translations
 	$(BIN)/python bench/enrolment_http.py --users 400 --capacity 50 --concurrency 50
+	$(BIN)/python bench/delivery.py --messages 10000
+
+# Fault scenarios of the outbox (worker killed, SMTP down, Redis down); see docs/benchmarks.md.
+faults: translations
+	$(BIN)/python bench/outbox_faults.py --batch 1000
 
 extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .

@@ -74,16 +74,9 @@ def main() -> None:
 
 def prepare_database(url: str, users: int, capacity: int) -> int:
     """A fresh database with one course session and ``users`` logins on staff."""
-    import psycopg
-    from sqlalchemy.engine import make_url
+    from bench.common import recreate_database
 
-    from config import normalise_database_url
-
-    parsed = make_url(normalise_database_url(url))
-    admin_url = parsed.set(drivername="postgresql", database="postgres").render_as_string(False)
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{parsed.database}"')
+    recreate_database(url)
 
     from flask_migrate import upgrade
     from werkzeug.security import generate_password_hash

@@ -18,12 +18,14 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.core.models import OutboxMessage, OutboxStatus
 from app.core.types import utcnow
+from app.courses.models import CourseSession, Enrolment
 from app.notifications.mailer import Mailer, PermanentFailure, TemporaryFailure
 from app.notifications.messages import MailSettings, NoRecipient, UnknownMessage, build_message
+from app.staff.models import Employee
 
 logger = logging.getLogger(__name__)
 
@@ -51,16 +53,22 @@ def deliver_pending(
     settings = mail_settings()
     own_mailer = mailer is None
     mailer = mailer or Mailer(current_app.config)
+    session = db_session() if callable(db_session) else db_session  # the scoped session's own
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     try:
         while True:
-            claimed = claim_due(db_session, limit=batch_size)
-            db_session.commit()
+            claimed = claim_due(session, limit=batch_size)
+            session.commit()
             if not claimed:
                 return report
+            session.expire_all()  # objects loaded before the claim may be stale
+            _prefetch(session, claimed)
             for message_id in claimed:
-                deliver_one(db_session, message_id, mailer=mailer, settings=settings, report=report)
-                db_session.commit()
+                deliver_one(session, message_id, mailer=mailer, settings=settings, report=report)
+                session.commit()
     finally:
+        session.expire_on_commit = expire_on_commit
+        session.expire_all()
         if own_mailer:
             mailer.close()
 
@@ -78,21 +86,26 @@ def claim_due(db_session: Session, *, limit: int, now: datetime | None = None) -
             OutboxMessage.claimed_at < now - lease,
         ),
     )
-    candidates = db_session.scalars(
-        select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
+    # One statement for the batch. On PostgreSQL the rows another worker is claiming right now
+    # are skipped (SKIP LOCKED), and the repeated condition makes a row won by exactly one
+    # worker; SQLite runs one writer at a time anyway. The batch is a CTE, evaluated once: as
+    # an IN (subquery) PostgreSQL may re-run it per row and claim more than ``limit``.
+    batch = (
+        select(OutboxMessage.id)
+        .where(due)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("claim_batch")
+    )
+    claimed = db_session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == batch.c.id, due)
+        .values(status=OutboxStatus.SENDING.value, claimed_at=now)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
     ).all()
-    claimed = []
-    for message_id in candidates:
-        # Conditional: of two workers racing for a row, exactly one wins it.
-        won = db_session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, due)
-            .values(status=OutboxStatus.SENDING.value, claimed_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if won:
-            claimed.append(message_id)
-    return claimed
+    return sorted(claimed)
 
 
 def deliver_one(
@@ -160,6 +173,27 @@ def mail_settings() -> MailSettings:
         uid_domain=config["CALENDAR_UID_DOMAIN"],
         city_name=config["CITY_NAME"],
     )
+
+
+def _prefetch(db_session: Session, message_ids: list[int]) -> None:
+    """Load a batch's rows and what their messages show in a few queries, not a few per row."""
+    rows = db_session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(message_ids))).all()
+    wanted: dict[type, set[int]] = {Employee: set(), CourseSession: set(), Enrolment: set()}
+    for row in rows:
+        payload = row.payload or {}
+        for model, key in (
+            (Employee, "employee_id"),
+            (CourseSession, "session_id"),
+            (Enrolment, "enrolment_id"),
+        ):
+            if isinstance(payload.get(key), int):
+                wanted[model].add(payload[key])
+    for model, ids in wanted.items():
+        if ids:
+            query = select(model).where(model.id.in_(ids))
+            if model is CourseSession:
+                query = query.options(joinedload(CourseSession.course))
+            db_session.scalars(query).all()
 
 
 def _claim_lease() -> timedelta:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from icalendar import Calendar, Event
+from datetime import date
+from functools import lru_cache
+
+from icalendar import Calendar, Event, Timezone
 
 from app.core.types import BERLIN, utcnow
 from app.courses.models import CourseSession
@@ -55,6 +58,14 @@ def session_calendar(
         event.add("organizer", f"mailto:{organizer_email}")
     if attendee_email:
         event.add("attendee", f"mailto:{attendee_email}", parameters={"ROLE": "REQ-PARTICIPANT"})
+    calendar.add_component(_berlin_timezone(course_session.starts_at.year))
     calendar.add_component(event)
-    calendar.add_missing_timezones()
     return calendar.to_ical()
+
+
+@lru_cache(maxsize=8)
+def _berlin_timezone(year: int) -> Timezone:
+    """The VTIMEZONE for the session's year and its neighbours (built once: it is costly)."""
+    return Timezone.from_tzid(
+        "Europe/Berlin", first_date=date(year - 1, 1, 1), last_date=date(year + 2, 1, 1)
+    )
