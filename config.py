@@ -124,6 +124,8 @@ class Config:
     LANGUAGES = ("de", "en")
 
     CITY_NAME = os.environ.get("CITY_NAME", "Stadt Neu-Isenburg")
+    #: A requirement counts as "due soon" this many days before its due date.
+    DUE_SOON_DAYS = _env_int("DUE_SOON_DAYS", 30)
     #: Days before a date on which booked people are reminded.
     SESSION_REMINDER_DAYS = tuple(
         int(d) for d in os.environ.get("SESSION_REMINDER_DAYS", "7,1").split(",") if d.strip()

@@ -35,6 +35,7 @@ class IsolatedClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         _db.session.commit()
+        kwargs.setdefault("buffered", True)  # a streamed body is read inside that context too
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 

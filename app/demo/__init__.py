@@ -26,6 +26,7 @@ from app.courses.models import (
     EnrolmentStatus,
 )
 from app.demo import data
+from app.requirements.models import AudienceKind, AudienceRule, Exemption, Requirement
 from app.staff.models import Department, Employee
 from app.staff.services import create_department
 
@@ -154,6 +155,7 @@ class _CityBuilder:
         self.db.add_all(self.enrolments)
         self.db.flush()
         users = self._add_users()
+        self._add_requirements()
         return DemoSummary(
             departments=len(self.units),
             employees=len(self.people),
@@ -589,6 +591,60 @@ class _CityBuilder:
         )
 
     # --- logins ---
+
+    def _add_requirements(self) -> None:
+        """The city's rules: basics for all, citizen service for front offices, leaders."""
+        courses = self.courses
+        intercultural = [courses[c] for c in ("IKG-EL", "IKK-BS", "ELT-MIG", "KSB-SEN", "IKK-AUF")]
+        basics = Requirement(
+            name="Interkulturelle Basisqualifizierung (alle Beschäftigten)",
+            description="Empfehlung 1 des Forschungsprojekts: alle Beschäftigten der Stadt "
+            "haben eine gültige interkulturelle Fortbildung.",
+            first_due_date=self.today - timedelta(days=200),
+            grace_days=180,
+            renewal_months=36,
+            courses=intercultural,
+        )
+        basics.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+        front_office = Requirement(
+            name="Interkulturelle Kompetenz im Bürgerservice",
+            description="Für Bereiche mit viel Publikumsverkehr.",
+            first_due_date=self.today - timedelta(days=120),
+            grace_days=120,
+            renewal_months=36,
+            courses=[courses["IKK-BS"], courses["IKK-AUF"]],
+        )
+        front_office.audience = [
+            AudienceRule(kind=AudienceKind.DEPARTMENT.value, department=self.units[code])
+            for code in ("D2-BA", "D2-SA", "D2-OA")
+        ]
+        leaders = Requirement(
+            name="Diversity Management für Führungskräfte",
+            first_due_date=self.today + timedelta(days=90),
+            grace_days=365,
+            courses=[courses["DIV-FK"]],
+        )
+        leaders.audience = [
+            AudienceRule(kind=AudienceKind.POSITION.value, position=position)
+            for position in ("Amtsleitung", "Kita-Leitung", "Leitung der Feuerwehr")
+        ]
+        self.db.add_all([basics, front_office, leaders])
+        self.db.flush()
+        # People on parental leave are exempt while it lasts.
+        on_leave = self.rng.sample(
+            [p for p in self.people if p.employee.active and not p.leader and p.demo is None], 8
+        )
+        self.db.add_all(
+            Exemption(
+                employee_id=person.employee.id,
+                requirement_id=basics.id,
+                reason="Elternzeit",
+                starts_on=self.today - timedelta(days=self.rng.randint(30, 300)),
+                ends_on=self.today + timedelta(days=self.rng.randint(60, 400)),
+            )
+            for person in on_leave
+        )
+        self.db.flush()
 
     def _add_users(self) -> int:
         create_user(self.db, email=DEMO_LOGINS[0][1], password=DEMO_PASSWORD, roles=[Role.ADMIN])

@@ -21,6 +21,7 @@ from app.courses.services import queries as course_services
 from app.extensions import db
 from app.main import bp
 from app.main.forms import LANGUAGES, LanguageForm
+from app.requirements.views import my_requirements
 from app.staff import services as staff_services
 
 
@@ -42,6 +43,7 @@ def _inject_layout() -> dict:
 def home():
     employee = current_user.employee
     overview = course_services.employee_overview(db.session, employee) if employee else None
+    items = my_requirements(employee) if employee else []
     headed = list(current_user.headed_departments) if current_user.has_role(Role.HEAD) else []
     counts = staff_services.headcounts(db.session, headed)
     city = course_services.city_figures(db.session) if current_user.has_role(Role.HR) else None
@@ -49,6 +51,7 @@ def home():
         "main/home.html",
         employee=employee,
         overview=overview,
+        items=items,
         headed=headed,
         counts=counts,
         city=city,

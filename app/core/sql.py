@@ -1,0 +1,71 @@
+"""Date arithmetic that compiles to each backend's own SQL (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Date
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+
+class add_months(FunctionElement):  # noqa: N801 - reads like SQL
+    """``date + n months`` (at a month's end SQLite rolls over, PostgreSQL clamps)."""
+
+    type = Date()
+    inherit_cache = True
+
+
+class add_days(FunctionElement):  # noqa: N801
+    """``date + n days`` (n may be negative)."""
+
+    type = Date()
+    inherit_cache = True
+
+
+class greatest(FunctionElement):  # noqa: N801
+    """The later of two dates; NULL if either is NULL (wrap in COALESCE where needed)."""
+
+    type = Date()
+    inherit_cache = True
+
+
+def _args(element, compiler, **kw) -> list[str]:
+    return [compiler.process(clause, **kw) for clause in element.clauses]
+
+
+@compiles(add_months)
+def _add_months_postgresql(element, compiler, **kw) -> str:
+    day, months = _args(element, compiler, **kw)
+    return f"CAST(CAST({day} AS DATE) + make_interval(months => {months}) AS DATE)"
+
+
+@compiles(add_months, "sqlite")
+def _add_months_sqlite(element, compiler, **kw) -> str:
+    day, months = _args(element, compiler, **kw)
+    return f"date({day}, printf('%+d months', {months}))"
+
+
+@compiles(add_days)
+def _add_days_postgresql(element, compiler, **kw) -> str:
+    day, days = _args(element, compiler, **kw)
+    return f"CAST(CAST({day} AS DATE) + CAST({days} AS INTEGER) AS DATE)"
+
+
+@compiles(add_days, "sqlite")
+def _add_days_sqlite(element, compiler, **kw) -> str:
+    day, days = _args(element, compiler, **kw)
+    return f"date({day}, printf('%+d days', {days}))"
+
+
+@compiles(greatest)
+def _greatest_postgresql(element, compiler, **kw) -> str:
+    first, second = _args(element, compiler, **kw)
+    return (
+        f"CASE WHEN {first} IS NULL OR {second} IS NULL THEN NULL "
+        f"ELSE GREATEST({first}, {second}) END"
+    )
+
+
+@compiles(greatest, "sqlite")
+def _greatest_sqlite(element, compiler, **kw) -> str:
+    first, second = _args(element, compiler, **kw)
+    return f"max({first}, {second})"

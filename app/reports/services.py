@@ -1,0 +1,131 @@
+"""Coverage (Schulungsquote): status rows aggregated in SQL per department and requirement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, aliased
+
+from app.requirements.models import Requirement
+from app.requirements.status import Status, status_query
+from app.staff.models import Department, Employee
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    department: Department | None  # None: all departments of the scope together
+    requirement: Requirement
+    in_scope: int  # exempt people not counted
+    compliant: int
+    due_soon: int
+    overdue: int
+    pending: int
+    exempt: int
+    covered: int  # hold a valid completion (compliant, or due soon but still valid)
+
+    @property
+    def coverage_percent(self) -> float | None:
+        return round(100 * self.covered / self.in_scope, 1) if self.in_scope else None
+
+
+@dataclass(frozen=True)
+class PersonStatus:
+    employee: Employee
+    requirement: Requirement
+    status: str
+    due_date: date | None
+    valid_until: date | None
+
+
+def coverage(
+    db_session: Session,
+    *,
+    departments: Sequence[Department],
+    scope_roots: Sequence[Department] | None,
+    today: date,
+    due_soon_days: int,
+    with_total: bool = True,
+) -> list[CoverageRow]:
+    """Coverage of each given department (with everything below it) per requirement, plus a
+    total over the scope; one aggregate query each."""
+    rows = status_query(today=today, due_soon_days=due_soon_days, roots=scope_roots).subquery()
+    measures = _measures(rows)
+    requirements = {r.id: r for r in db_session.scalars(select(Requirement))}
+    result: list[CoverageRow] = []
+    if with_total:
+        for requirement_id, *numbers in db_session.execute(
+            select(rows.c.requirement_id, *measures).group_by(rows.c.requirement_id)
+        ):
+            result.append(CoverageRow(None, requirements[requirement_id], *numbers))
+    if departments:
+        member = aliased(Department)
+        target = aliased(Department)
+        by_id = {d.id: d for d in departments}
+        query = (
+            select(target.id, rows.c.requirement_id, *measures)
+            .select_from(rows)
+            .join(member, member.id == rows.c.department_id)
+            .join(target, member.path.like(target.path + "%"))
+            .where(target.id.in_(list(by_id)))
+            .group_by(target.id, rows.c.requirement_id)
+        )
+        for department_id, requirement_id, *numbers in db_session.execute(query):
+            result.append(CoverageRow(by_id[department_id], requirements[requirement_id], *numbers))
+    order = {d.id: n for n, d in enumerate(departments)}
+    result.sort(
+        key=lambda r: (
+            r.requirement.name,
+            -1 if r.department is None else order[r.department.id],
+        )
+    )
+    return result
+
+
+def people(
+    db_session: Session,
+    *,
+    roots: Sequence[Department] | None,
+    today: date,
+    due_soon_days: int,
+    statuses: Sequence[str] = (Status.OVERDUE.value, Status.DUE_SOON.value),
+    requirement_id: int | None = None,
+    employee_id: int | None = None,
+) -> Iterator[PersonStatus]:
+    """The people of a scope with the given statuses, soonest due first (streams rows)."""
+    rows = status_query(
+        today=today,
+        due_soon_days=due_soon_days,
+        roots=roots,
+        requirement_id=requirement_id,
+        employee_id=employee_id,
+    ).subquery()
+    query = (
+        select(Employee, Requirement, rows.c.status, rows.c.due_date, rows.c.valid_until)
+        .select_from(rows)
+        .join(Employee, Employee.id == rows.c.employee_id)
+        .join(Requirement, Requirement.id == rows.c.requirement_id)
+        .where(rows.c.status.in_(list(statuses)))
+        .order_by(rows.c.due_date, Employee.last_name, Employee.first_name)
+    )
+    for employee, requirement, status, due_date, valid_until in db_session.execute(
+        query.execution_options(yield_per=1000)
+    ):
+        yield PersonStatus(employee, requirement, status, due_date, valid_until)
+
+
+def _measures(rows):
+    def count(status: Status):
+        return func.sum(case((rows.c.status == status.value, 1), else_=0))
+
+    return (
+        func.sum(case((rows.c.status != Status.EXEMPT.value, 1), else_=0)),
+        count(Status.COMPLIANT),
+        count(Status.DUE_SOON),
+        count(Status.OVERDUE),
+        count(Status.PENDING),
+        count(Status.EXEMPT),
+        func.sum(rows.c.covered),
+    )

@@ -1,0 +1,121 @@
+"""Mandatory-training rules, their audiences, and exemptions of single people."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.types import UTCDateTime, utcnow
+from app.courses.models import Course
+from app.extensions import db
+from app.staff.models import Department, Employee
+
+
+class AudienceKind(enum.StrEnum):
+    ALL = "all"
+    DEPARTMENT = "department"  # the department and everything below it
+    POSITION = "position"  # a job title, compared without case
+
+
+#: Courses that fulfil a requirement; any one of them counts.
+requirement_courses = Table(
+    "requirement_courses",
+    db.metadata,
+    Column("requirement_id", ForeignKey("requirements.id", ondelete="CASCADE"), primary_key=True),
+    Column("course_id", ForeignKey("courses.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+
+class Requirement(db.Model):
+    """Pflichtschulung: an audience must hold one of the courses, first by a due date, then
+    again every ``renewal_months``."""
+
+    __tablename__ = "requirements"
+    __table_args__ = (
+        CheckConstraint(
+            "first_due_date IS NOT NULL OR grace_days IS NOT NULL", name="has_first_due"
+        ),
+        CheckConstraint("grace_days IS NULL OR grace_days >= 0", name="grace_not_negative"),
+        CheckConstraint("renewal_months IS NULL OR renewal_months > 0", name="renewal_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: Everyone in the audience must have completed a course by this date …
+    first_due_date: Mapped[date | None]
+    #: … or, for people who start later, this many days after their entry date.
+    grace_days: Mapped[int | None]
+    #: A completion counts for this many months (besides the course's own validity);
+    #: None: once is enough (unless the course's completion expires).
+    renewal_months: Mapped[int | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    courses: Mapped[list[Course]] = relationship(
+        secondary=requirement_courses, order_by="Course.title"
+    )
+    audience: Mapped[list[AudienceRule]] = relationship(
+        back_populates="requirement", cascade="all, delete-orphan", order_by="AudienceRule.id"
+    )
+
+
+class AudienceRule(db.Model):
+    """Who a requirement applies to: rules that include, and rules that exclude (exclude wins)."""
+
+    __tablename__ = "requirement_audience"
+    __table_args__ = (
+        CheckConstraint(
+            f"kind IN ({', '.join(repr(k.value) for k in AudienceKind)})", name="kind_known"
+        ),
+        CheckConstraint(
+            "(kind = 'department') = (department_id IS NOT NULL)", name="department_rule"
+        ),
+        CheckConstraint("(kind = 'position') = (position IS NOT NULL)", name="position_rule"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requirement_id: Mapped[int] = mapped_column(
+        ForeignKey("requirements.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="CASCADE")
+    )
+    position: Mapped[str | None] = mapped_column(String(200))
+    exclude: Mapped[bool] = mapped_column(default=False)
+
+    requirement: Mapped[Requirement] = relationship(back_populates="audience")
+    department: Mapped[Department | None] = relationship()
+
+
+class Exemption(db.Model):
+    """A person is out of scope of a requirement for a while (parental leave, long illness,
+    equivalent external training); reports show them separately."""
+
+    __tablename__ = "exemptions"
+    __table_args__ = (
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(
+        ForeignKey("employees.id", ondelete="CASCADE"), index=True
+    )
+    requirement_id: Mapped[int] = mapped_column(
+        ForeignKey("requirements.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str] = mapped_column(String(300))
+    starts_on: Mapped[date]
+    #: Last day of the exemption; None: until further notice.
+    ends_on: Mapped[date | None]
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    employee: Mapped[Employee] = relationship()
+    requirement: Mapped[Requirement] = relationship()

@@ -1,0 +1,162 @@
+"""Keeping the rules: requirements with their courses and audiences, and exemptions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role, User
+from app.courses.models import Course
+from app.requirements.models import AudienceKind, AudienceRule, Exemption, Requirement
+from app.staff.models import Department, Employee
+
+
+class RequirementError(Exception):
+    pass
+
+
+class NotAllowed(RequirementError):
+    pass
+
+
+class InvalidRequirement(RequirementError):
+    """``errors`` maps a form field to what is wrong with it."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class RequirementData:
+    name: str
+    courses: Sequence[Course]
+    everyone: bool = False
+    include_departments: Sequence[Department] = ()
+    include_positions: Sequence[str] = ()
+    exclude_departments: Sequence[Department] = ()
+    exclude_positions: Sequence[str] = ()
+    first_due_date: date | None = None
+    grace_days: int | None = None
+    renewal_months: int | None = None
+    description: str = ""
+    active: bool = True
+    extra_errors: dict[str, str] = field(default_factory=dict)
+
+
+def save_requirement(
+    db_session: Session, *, data: RequirementData, actor: User, requirement: Requirement | None
+) -> Requirement:
+    """Create or change a requirement; a rule without audience, course or due date is refused."""
+    if not actor.has_role(Role.HR):
+        raise NotAllowed(actor.email)
+    errors = dict(data.extra_errors)
+    name = data.name.strip()
+    clash = db_session.scalar(select(Requirement).where(Requirement.name == name))
+    if clash is not None and clash is not requirement:
+        errors["name"] = _l("Another requirement already has this name.")
+    if not data.courses:
+        errors["courses"] = _l("Choose at least one course that fulfils the requirement.")
+    if not (data.everyone or data.include_departments or data.include_positions):
+        errors["everyone"] = _l("Say who must take part: everyone, departments or positions.")
+    if data.first_due_date is None and data.grace_days is None:
+        errors["first_due_date"] = _l("Give a first due date, or days after the entry date.")
+    if data.grace_days is not None and data.grace_days < 0:
+        errors["grace_days"] = _l("The number of days cannot be negative.")
+    if data.renewal_months is not None and data.renewal_months < 1:
+        errors["renewal_months"] = _l("Leave empty for no renewal, or give months.")
+    if errors:
+        raise InvalidRequirement(errors)
+    if requirement is None:
+        requirement = Requirement(name=name)
+        db_session.add(requirement)
+    requirement.name = name
+    requirement.description = data.description.strip()
+    requirement.courses = list(data.courses)
+    requirement.first_due_date = data.first_due_date
+    requirement.grace_days = data.grace_days
+    requirement.renewal_months = data.renewal_months
+    requirement.active = data.active
+    requirement.audience = _audience(data)
+    db_session.flush()
+    return requirement
+
+
+def add_exemption(
+    db_session: Session,
+    *,
+    employee: Employee,
+    requirement: Requirement,
+    reason: str,
+    starts_on: date,
+    ends_on: date | None,
+    actor: User,
+) -> Exemption:
+    """Take a person out of a requirement's scope for a while, with a reason."""
+    if not actor.has_role(Role.HR):
+        raise NotAllowed(actor.email)
+    errors = {}
+    if not reason.strip():
+        errors["reason"] = _l("Give a reason.")
+    if ends_on is not None and ends_on < starts_on:
+        errors["ends_on"] = _l("The end must not be before the start.")
+    if errors:
+        raise InvalidRequirement(errors)
+    exemption = Exemption(
+        employee=employee,
+        requirement=requirement,
+        reason=reason.strip()[:300],
+        starts_on=starts_on,
+        ends_on=ends_on,
+        created_by_user_id=actor.id,
+    )
+    db_session.add(exemption)
+    db_session.flush()
+    return exemption
+
+
+def end_exemption(db_session: Session, exemption: Exemption, *, today: date, actor: User) -> None:
+    """End an exemption today (the person is in scope again tomorrow)."""
+    if not actor.has_role(Role.HR):
+        raise NotAllowed(actor.email)
+    exemption.ends_on = max(today, exemption.starts_on)
+    db_session.flush()
+
+
+def list_requirements(db_session: Session) -> list[Requirement]:
+    return list(db_session.scalars(select(Requirement).order_by(Requirement.name)))
+
+
+def exemptions_of(db_session: Session, requirement: Requirement) -> list[Exemption]:
+    return list(
+        db_session.scalars(
+            select(Exemption)
+            .where(Exemption.requirement_id == requirement.id)
+            .order_by(Exemption.starts_on.desc())
+        )
+    )
+
+
+def _audience(data: RequirementData) -> list[AudienceRule]:
+    rules = []
+    if data.everyone:
+        rules.append(AudienceRule(kind=AudienceKind.ALL.value))
+    for exclude, departments, positions in (
+        (False, data.include_departments, data.include_positions),
+        (True, data.exclude_departments, data.exclude_positions),
+    ):
+        rules += [
+            AudienceRule(kind=AudienceKind.DEPARTMENT.value, department=d, exclude=exclude)
+            for d in departments
+        ]
+        rules += [
+            AudienceRule(kind=AudienceKind.POSITION.value, position=p.strip(), exclude=exclude)
+            for p in positions
+            if p.strip()
+        ]
+    return rules

@@ -1,0 +1,218 @@
+"""Every employee's status per requirement, computed in SQL for a whole city or a subtree.
+
+One query yields a row per (employee in scope, requirement): status, the date it is due
+(or valid until), and whether a valid completion is held. Reports aggregate those rows with
+GROUP BY; nothing loops over employees in Python.
+
+Definitions (``today`` inclusive):
+- a completion counts until the earlier of its own ``valid_until`` and, for requirements with
+  renewal, ``completed_on + renewal_months - 1 day``; the best one counts;
+- first due: the fixed date, or entry date + grace days, whichever is later where both are set;
+- due date: the later of first due and the best completion's end;
+- exempt while an exemption runs; overdue when the due date has passed; due soon when it comes
+  within ``due_soon_days``; compliant when a valid completion is held; pending otherwise
+  (in the audience, nothing held yet, not yet due);
+- out of scope: not in the audience (exclusions win), inactive, or past the exit date.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from sqlalchemy import (
+    Date,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union,
+)
+from sqlalchemy.orm import aliased
+
+from app.core.sql import add_days, add_months, greatest
+from app.courses.models import Completion
+from app.requirements.models import (
+    AudienceKind,
+    AudienceRule,
+    Exemption,
+    Requirement,
+    requirement_courses,
+)
+from app.staff.models import Department, Employee
+from app.staff.services import subtree_condition
+
+#: Stands for "never expires" inside the SQL, so MAX() can compare it.
+FOREVER = date(9999, 12, 31)
+
+
+class Status(enum.StrEnum):
+    COMPLIANT = "compliant"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    PENDING = "pending"
+    EXEMPT = "exempt"
+
+
+def status_query(
+    *,
+    today: date,
+    due_soon_days: int,
+    roots: Sequence[Department] | None = None,
+    employee_id: int | None = None,
+    requirement_id: int | None = None,
+) -> Select:
+    """Rows (employee_id, department_id, requirement_id, status, due_date, valid_until, covered)
+    for everyone in scope, limited to the subtrees of ``roots`` / one employee / one
+    requirement when given."""
+    soon = today + timedelta(days=due_soon_days)
+    pairs = _scope_pairs(today, roots, employee_id, requirement_id).subquery("scope")
+    best = _best_completions(requirement_id).subquery("best")
+    exempt = (
+        select(Exemption.employee_id, Exemption.requirement_id)
+        .where(
+            Exemption.starts_on <= today,
+            or_(Exemption.ends_on.is_(None), Exemption.ends_on >= today),
+        )
+        .distinct()
+        .subquery("exempt")
+    )
+    employee, requirement = Employee.__table__, Requirement.__table__
+    entry = func.coalesce(employee.c.entry_date, requirement.c.first_due_date, literal(today))
+    first_due = case(
+        (requirement.c.grace_days.is_(None), requirement.c.first_due_date),
+        (
+            requirement.c.first_due_date.is_(None),
+            add_days(entry, requirement.c.grace_days),
+        ),
+        else_=greatest(requirement.c.first_due_date, add_days(entry, requirement.c.grace_days)),
+    )
+    due_date = case(
+        (best.c.valid_until.is_(None), first_due),
+        else_=greatest(best.c.valid_until, first_due),
+    )
+    covered = and_(best.c.valid_until.is_not(None), best.c.valid_until >= today)
+    status = case(
+        (exempt.c.employee_id.is_not(None), Status.EXEMPT.value),
+        (due_date < today, Status.OVERDUE.value),
+        (due_date <= soon, Status.DUE_SOON.value),
+        (covered, Status.COMPLIANT.value),
+        else_=Status.PENDING.value,
+    )
+    return (
+        select(
+            pairs.c.employee_id,
+            employee.c.department_id,
+            pairs.c.requirement_id,
+            status.label("status"),
+            type_coerce(due_date, Date).label("due_date"),
+            best.c.valid_until.label("valid_until"),
+            case((and_(covered, exempt.c.employee_id.is_(None)), 1), else_=0).label("covered"),
+        )
+        .select_from(pairs)
+        .join(employee, employee.c.id == pairs.c.employee_id)
+        .join(requirement, requirement.c.id == pairs.c.requirement_id)
+        .outerjoin(
+            best,
+            and_(
+                best.c.employee_id == pairs.c.employee_id,
+                best.c.requirement_id == pairs.c.requirement_id,
+            ),
+        )
+        .outerjoin(
+            exempt,
+            and_(
+                exempt.c.employee_id == pairs.c.employee_id,
+                exempt.c.requirement_id == pairs.c.requirement_id,
+            ),
+        )
+    )
+
+
+def _scope_pairs(
+    today: date,
+    roots: Sequence[Department] | None,
+    employee_id: int | None,
+    requirement_id: int | None,
+):
+    """(employee_id, requirement_id) of everyone in an audience and not excluded from it."""
+    included = _audience_pairs(False, today, roots, employee_id, requirement_id).subquery("inc")
+    excluded = _audience_pairs(True, today, roots, employee_id, requirement_id).subquery("exc")
+    return select(included.c.employee_id, included.c.requirement_id).where(
+        ~exists().where(
+            excluded.c.employee_id == included.c.employee_id,
+            excluded.c.requirement_id == included.c.requirement_id,
+        )
+    )
+
+
+def _audience_pairs(exclude, today, roots, employee_id, requirement_id):
+    rule_department = aliased(Department)
+    base_filters = [
+        AudienceRule.exclude.is_(exclude),
+        Requirement.active.is_(True),
+        Employee.active.is_(True),
+        or_(Employee.exit_date.is_(None), Employee.exit_date >= today),
+    ]
+    if roots is not None:
+        base_filters.append(subtree_condition(roots))
+    if employee_id is not None:
+        base_filters.append(Employee.id == employee_id)
+    if requirement_id is not None:
+        base_filters.append(Requirement.id == requirement_id)
+
+    def branch(kind: AudienceKind, match):
+        query = (
+            select(Employee.id.label("employee_id"), AudienceRule.requirement_id)
+            .select_from(AudienceRule)
+            .join(Requirement, Requirement.id == AudienceRule.requirement_id)
+            .join(Employee, match)
+            .join(Department, Department.id == Employee.department_id)
+            .where(AudienceRule.kind == kind.value, *base_filters)
+        )
+        if kind is AudienceKind.DEPARTMENT:
+            query = query.join(
+                rule_department, rule_department.id == AudienceRule.department_id
+            ).where(Department.path.like(rule_department.path + "%"))
+        return query
+
+    return union(
+        branch(AudienceKind.ALL, true()),
+        branch(AudienceKind.DEPARTMENT, true()),
+        branch(
+            AudienceKind.POSITION,
+            func.lower(Employee.position) == func.lower(AudienceRule.position),
+        ),
+    )
+
+
+def _best_completions(requirement_id: int | None) -> Select:
+    """Per (employee, requirement): the last day its best completion counts."""
+    requirement = Requirement.__table__
+    own_end = func.coalesce(Completion.valid_until, literal(FOREVER, Date))
+    renewal_end = add_days(add_months(Completion.completed_on, requirement.c.renewal_months), -1)
+    counts_until = case(
+        (requirement.c.renewal_months.is_(None), own_end),
+        (renewal_end < own_end, renewal_end),
+        else_=own_end,
+    )
+    query = (
+        select(
+            Completion.employee_id,
+            requirement_courses.c.requirement_id,
+            type_coerce(func.max(counts_until), Date).label("valid_until"),
+        )
+        .join(requirement_courses, requirement_courses.c.course_id == Completion.course_id)
+        .join(requirement, requirement.c.id == requirement_courses.c.requirement_id)
+        .group_by(Completion.employee_id, requirement_courses.c.requirement_id)
+    )
+    if requirement_id is not None:
+        query = query.where(requirement_courses.c.requirement_id == requirement_id)
+    return query

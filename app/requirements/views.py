@@ -1,0 +1,220 @@
+"""HR keeps the requirements; everyone sees their own ("Meine Pflichtschulungen")."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.auth.access import roles_required
+from app.auth.models import Role
+from app.courses.models import Course
+from app.courses.services import queries as course_queries
+from app.extensions import db
+from app.main.forms import ActionOnlyForm
+from app.reports.services import people
+from app.requirements import bp, services
+from app.requirements.forms import ExemptionForm, RequirementForm
+from app.requirements.models import AudienceKind, Exemption, Requirement
+from app.requirements.status import Status
+from app.staff.services import find_department, find_employee
+
+ALL_STATUSES = tuple(s.value for s in Status)
+
+
+def my_requirements(employee) -> list:
+    """The employee's requirements with status and the next dates that would fulfil each."""
+    rows = list(
+        people(
+            db.session,
+            roots=None,
+            today=date.today(),
+            due_soon_days=current_app.config["DUE_SOON_DAYS"],
+            statuses=ALL_STATUSES,
+            employee_id=employee.id,
+        )
+    )
+    result = []
+    for row in rows:
+        course_ids = [c.id for c in row.requirement.courses]
+        sessions = [
+            s
+            for s in course_queries.find_sessions(db.session, course_queries.SessionFilter())
+            if s.course_id in course_ids
+        ][:3]
+        result.append((row, sessions))
+    return result
+
+
+@bp.route("/mine")
+@login_required
+def mine():
+    if current_user.employee is None:
+        abort(404)
+    return render_template("requirements/mine.html", items=my_requirements(current_user.employee))
+
+
+@bp.route("/")
+@roles_required(Role.HR)
+def index():
+    return render_template(
+        "requirements/index.html", requirements=services.list_requirements(db.session)
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def create():
+    return _edit(None)
+
+
+@bp.route("/<int:requirement_id>", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def edit(requirement_id: int):
+    return _edit(db.session.get(Requirement, requirement_id) or abort(404))
+
+
+@bp.route("/<int:requirement_id>/exemptions", methods=["GET", "POST"])
+@roles_required(Role.HR)
+def exemptions(requirement_id: int):
+    requirement = db.session.get(Requirement, requirement_id) or abort(404)
+    form = ExemptionForm()
+    if form.validate_on_submit():
+        employee = find_employee(db.session, form.personnel_number.data.strip())
+        if employee is None:
+            form.personnel_number.errors.append(_("No employee has this personnel number."))
+        else:
+            try:
+                services.add_exemption(
+                    db.session,
+                    employee=employee,
+                    requirement=requirement,
+                    reason=form.reason.data,
+                    starts_on=form.starts_on.data,
+                    ends_on=form.ends_on.data,
+                    actor=current_user,
+                )
+            except services.InvalidRequirement as error:
+                db.session.rollback()
+                _attach(form, error)
+            else:
+                db.session.commit()
+                flash(_("Exemption saved."), "success")
+                return redirect(url_for("requirements.exemptions", requirement_id=requirement_id))
+    return render_template(
+        "requirements/exemptions.html",
+        requirement=requirement,
+        exemptions=services.exemptions_of(db.session, requirement),
+        form=form,
+        end_form=ActionOnlyForm(),
+        today=date.today(),
+    )
+
+
+@bp.route("/exemptions/<int:exemption_id>/end", methods=["POST"])
+@roles_required(Role.HR)
+def end_exemption(exemption_id: int):
+    exemption = db.session.get(Exemption, exemption_id) or abort(404)
+    ActionOnlyForm().validate_on_submit() or abort(400)
+    services.end_exemption(db.session, exemption, today=date.today(), actor=current_user)
+    db.session.commit()
+    flash(_("Exemption ended."), "success")
+    return redirect(url_for("requirements.exemptions", requirement_id=exemption.requirement_id))
+
+
+def _edit(requirement: Requirement | None):
+    form = RequirementForm(obj=None if request.method == "POST" else _form_values(requirement))
+    courses = db.session.scalars(select(Course).order_by(Course.title)).all()
+    form.courses.choices = [(c.id, c.title) for c in courses]
+    if form.validate_on_submit():
+        data = _requirement_data(form, courses)
+        try:
+            saved = services.save_requirement(
+                db.session, data=data, actor=current_user, requirement=requirement
+            )
+        except services.InvalidRequirement as error:
+            db.session.rollback()
+            _attach(form, error)
+        else:
+            db.session.commit()
+            flash(_("Requirement saved."), "success")
+            return redirect(url_for("requirements.edit", requirement_id=saved.id))
+    return render_template("requirements/form.html", form=form, requirement=requirement)
+
+
+def _requirement_data(form: RequirementForm, courses) -> services.RequirementData:
+    errors: dict[str, str] = {}
+
+    def departments(field):
+        found = []
+        for code in _split(field.data):
+            department = find_department(db.session, code)
+            if department is None:
+                errors[field.name] = _("Unknown department code: %(code)s", code=code)
+            else:
+                found.append(department)
+        return found
+
+    chosen = set(form.courses.data or [])
+    return services.RequirementData(
+        name=form.name.data,
+        description=form.description.data or "",
+        courses=[c for c in courses if c.id in chosen],
+        everyone=form.everyone.data,
+        include_departments=departments(form.include_departments),
+        include_positions=_split(form.include_positions.data),
+        exclude_departments=departments(form.exclude_departments),
+        exclude_positions=_split(form.exclude_positions.data),
+        first_due_date=form.first_due_date.data,
+        grace_days=form.grace_days.data,
+        renewal_months=form.renewal_months.data,
+        active=form.active.data,
+        extra_errors=errors,
+    )
+
+
+def _form_values(requirement: Requirement | None):
+    if requirement is None:
+        return None
+    rules = requirement.audience
+
+    def joined(kind, exclude, attribute):
+        return ", ".join(
+            getattr(r, attribute) for r in rules if r.kind == kind and r.exclude is exclude
+        )
+
+    class Values:
+        name = requirement.name
+        description = requirement.description
+        courses = [c.id for c in requirement.courses]
+        everyone = any(r.kind == AudienceKind.ALL.value for r in rules)
+        include_departments = ", ".join(
+            r.department.code for r in rules if r.kind == "department" and not r.exclude
+        )
+        exclude_departments = ", ".join(
+            r.department.code for r in rules if r.kind == "department" and r.exclude
+        )
+        include_positions = joined("position", False, "position")
+        exclude_positions = joined("position", True, "position")
+        first_due_date = requirement.first_due_date
+        grace_days = requirement.grace_days
+        renewal_months = requirement.renewal_months
+        active = requirement.active
+
+    return Values()
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _attach(form, error: services.InvalidRequirement) -> None:
+    for name, message in error.errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, str(message)]
+        else:
+            flash(str(message), "error")

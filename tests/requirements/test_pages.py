@@ -1,0 +1,169 @@
+"""Requirement and coverage pages as HR, heads and employees use them."""
+
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.auth.models import Role
+from app.courses.models import Completion
+from app.requirements.models import AudienceKind, AudienceRule, Requirement
+from tests.conftest import csrf_token
+
+
+@pytest.fixture
+def city(db, make):
+    """Two areas with different coverage and a requirement for everyone."""
+    d3 = make.department("D3", name="Dezernat III")
+    kita = make.department("D3-KITA", name="Kita Buchenbusch", parent=d3)
+    d2 = make.department("D2", name="Dezernat II")
+    office = make.department("D2-BA", name="Bürgeramt", parent=d2)
+    course = make.course("IKK", title="Interkulturelle Kompetenz", validity_months=36)
+    rule = Requirement(
+        name="Basis", first_due_date=date.today() - timedelta(days=30), courses=[course]
+    )
+    rule.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+    db.session.add(rule)
+    trained = [make.employee(office, last_name=f"Geschult{n}") for n in range(3)]
+    make.employee(office, last_name="Offen")
+    for n in range(2):
+        make.employee(kita, last_name=f"Überfällig{n}")
+    make.employee(kita, last_name='=HYPERLINK("http://evil")')
+    for person in trained:
+        db.session.add(
+            Completion(
+                employee=person,
+                course=course,
+                completed_on=date.today() - timedelta(days=10),
+                valid_until=date.today() + timedelta(days=1000),
+            )
+        )
+    db.session.commit()
+    return {"d3": d3, "kita": kita, "d2": d2, "office": office, "rule": rule, "course": course}
+
+
+def test_hr_sees_city_coverage_and_drills_down(client, login, make, city):
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    login("hr@stadt.example")
+    page = client.get("/reports/coverage").get_data(as_text=True)
+    assert "Dezernat II" in page and "Dezernat III" in page
+    assert "75 %" in page  # Bürgeramt side: 3 of 4
+    assert "0 %" in page  # Kita side: 0 of 3
+    overdue = client.get(
+        "/reports/people",
+        query_string={"department": "D3", "status": "overdue", "requirement": city["rule"].id},
+    ).get_data(as_text=True)
+    assert "Überfällig0" in overdue and "Geschult0" not in overdue
+
+
+def test_head_sees_only_their_subtree_and_gets_403_elsewhere(client, login, make, city):
+    make.user("leitung@stadt.example", roles=(Role.EMPLOYEE, Role.HEAD), heads=(city["d2"],))
+    login("leitung@stadt.example")
+    page = client.get("/reports/coverage").get_data(as_text=True)
+    assert "Bürgeramt" not in page or "Dezernat II" in page
+    assert "Dezernat III" not in page
+    assert client.get("/reports/coverage", query_string={"department": "D3"}).status_code == 403
+    assert (
+        client.get("/reports/people.csv", query_string={"department": "D3-KITA"}).status_code == 403
+    )
+    assert client.get("/reports/coverage", query_string={"department": "D2-BA"}).status_code == 200
+
+
+def test_employee_cannot_open_reports(client, login, make, city):
+    make.user("erika@stadt.example")
+    login("erika@stadt.example")
+    assert client.get("/reports/coverage").status_code == 403
+    assert client.get("/requirements/").status_code == 403
+
+
+def test_csv_export_is_excel_friendly_and_safe(client, login, make, city):
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    login("hr@stadt.example")
+    response = client.get("/reports/people.csv")
+    assert response.status_code == 200
+    raw = response.data
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][0] == "Schulungsquote" and "Stand" in rows[0]
+    header, data = rows[2], rows[3:]
+    assert header[:3] == ["Personalnummer", "Nachname", "Vorname"]
+    assert len(data) == 7
+    assert {row[5] for row in data} == {"erfüllt", "überfällig"}
+    formula = next(row for row in data if "HYPERLINK" in row[1])
+    assert formula[1].startswith("'=")
+
+
+def test_employee_sees_own_requirements_with_next_dates(client, login, make, city, db):
+    person = make.employee(city["kita"], first_name="Aylin")
+    make.user("aylin@stadt.example", employee=person)
+    make.course_session(city["course"], starts_in=timedelta(days=10))
+    login("aylin@stadt.example")
+    page = client.get("/").get_data(as_text=True)
+    assert "Meine Pflichtschulungen" in page
+    assert "Basis" in page and "überfällig" in page
+    assert "/courses/sessions/" in page
+
+
+def test_hr_creates_a_requirement_with_clear_errors(client, login, make, city, db):
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    login("hr@stadt.example")
+    form = {"csrf_token": csrf_token(client, "/requirements/new"), "name": "Neu"}
+    page = client.post("/requirements/new", data=form).get_data(as_text=True)
+    assert "Bitte korrigieren Sie" in page
+    assert db.session.scalar(select(Requirement).where(Requirement.name == "Neu")) is None
+    form.update(
+        courses=[str(city["course"].id)],
+        include_departments="D3-KITA, GIBTSNICHT",
+        grace_days="90",
+    )
+    page = client.post("/requirements/new", data=form).get_data(as_text=True)
+    assert "GIBTSNICHT" in page
+    form["include_departments"] = "D3-KITA"
+    assert client.post("/requirements/new", data=form).status_code == 302
+    created = db.session.scalar(select(Requirement).where(Requirement.name == "Neu"))
+    assert [r.department.code for r in created.audience] == ["D3-KITA"]
+
+
+def test_hr_exempts_someone(client, login, make, city, db):
+    person = make.employee(city["kita"], personnel_number="777")
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    login("hr@stadt.example")
+    path = f"/requirements/{city['rule'].id}/exemptions"
+    response = client.post(
+        path,
+        data={
+            "csrf_token": csrf_token(client, path),
+            "personnel_number": "777",
+            "reason": "Elternzeit",
+            "starts_on": date.today().isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    assert "Elternzeit" in client.get(path).get_data(as_text=True)
+    from app.reports.services import coverage
+
+    rows = coverage(
+        db.session,
+        departments=[city["d3"]],
+        scope_roots=None,
+        today=date.today(),
+        due_soon_days=30,
+        with_total=False,
+    )
+    assert [(r.exempt, r.in_scope) for r in rows] == [(1, 3)]
+    assert person.id
+
+
+def test_cli_writes_the_coverage_report(app, city, tmp_path):
+    target = tmp_path / "quote.csv"
+    result = app.test_cli_runner().invoke(
+        args=["coverage-report", "--department", "D2", "-o", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8-sig")), delimiter=";"))
+    assert rows[0][1] == "Dezernat II"
+    assert sorted(row[1] for row in rows[3:]) == ["Geschult0", "Geschult1", "Geschult2", "Offen"]
+    bad = app.test_cli_runner().invoke(args=["coverage-report", "--department", "NOPE"])
+    assert bad.exit_code != 0 and "NOPE" in bad.output
