@@ -28,6 +28,8 @@ def coverage():
         scope_roots=roots,
         today=date.today(),
         due_soon_days=current_app.config["DUE_SOON_DAYS"],
+        # A chosen department's own row is the total of its scope.
+        with_total=department is None,
     )
     by_requirement: dict[Requirement, list] = {}
     for row in rows:
