@@ -54,6 +54,12 @@ def celery_settings(redis_url: str | None) -> dict:
                 "task": "notifications.scan_session_reminders",
                 "schedule": 3600.0,
             },
+            # Due-soon and overdue reminders, escalations and the weekly head digest; each
+            # message has a key, so running the scan more often sends nothing twice.
+            "requirement-reminders": {
+                "task": "notifications.scan_requirement_reminders",
+                "schedule": 6 * 3600.0,
+            },
         },
     }
     if redis_url:
@@ -126,6 +132,11 @@ class Config:
     CITY_NAME = os.environ.get("CITY_NAME", "Stadt Neu-Isenburg")
     #: A requirement counts as "due soon" this many days before its due date.
     DUE_SOON_DAYS = _env_int("DUE_SOON_DAYS", 30)
+    #: Overdue people are reminded again every this many days …
+    REQUIREMENT_REMINDER_REPEAT_DAYS = _env_int("REQUIREMENT_REMINDER_REPEAT_DAYS", 14)
+    #: … their head is told after this many days overdue, and HR after this many.
+    ESCALATE_TO_HEAD_AFTER_DAYS = _env_int("ESCALATE_TO_HEAD_AFTER_DAYS", 30)
+    ESCALATE_TO_HR_AFTER_DAYS = _env_int("ESCALATE_TO_HR_AFTER_DAYS", 60)
     #: Days before a date on which booked people are reminded.
     SESSION_REMINDER_DAYS = tuple(
         int(d) for d in os.environ.get("SESSION_REMINDER_DAYS", "7,1").split(",") if d.strip()

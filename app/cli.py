@@ -42,13 +42,17 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("send-due-reminders")
     def send_due_reminders() -> None:
-        """Queue the reminders that are due and deliver the outbox once (for cron without beat)."""
+        """Queue due reminders, escalations and digests, deliver the outbox once (cron users)."""
+        from datetime import date
+
         from app.notifications.delivery import deliver_pending
         from app.notifications.scans import queue_session_reminders
+        from app.notifications.tasks import queue_all_requirement_messages
 
         queued = queue_session_reminders(
             db.session, days_before=app.config["SESSION_REMINDER_DAYS"]
         )
+        queued += queue_all_requirement_messages(date.today())
         db.session.commit()
         report = deliver_pending(db.session)
         click.echo(

@@ -152,3 +152,30 @@ def list_users(db_session: Session) -> list[User]:
 def _check_password_length(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordTooShort(str(MIN_PASSWORD_LENGTH))
+
+
+def responsible_heads(db_session: Session) -> dict[int, list[User]]:
+    """For every department, the active heads of the nearest department at or above it that has
+    any (a Kita without its own head is looked after by the head of Kinderbetreuung)."""
+    departments = db_session.scalars(select(Department)).all()
+    heads: dict[int, list[User]] = {}
+    for user in db_session.scalars(select(User).where(User.active.is_(True))):
+        if user.has_role(Role.HEAD):
+            for department in user.headed_departments:
+                heads.setdefault(department.id, []).append(user)
+    result = {}
+    for department in departments:
+        chain = [int(part) for part in department.path.strip("/").split("/") if part]
+        for ancestor_id in reversed(chain):
+            if ancestor_id in heads:
+                result[department.id] = heads[ancestor_id]
+                break
+    return result
+
+
+def users_with_role(db_session: Session, role: Role) -> list[User]:
+    return [
+        user
+        for user in db_session.scalars(select(User).where(User.active.is_(True)))
+        if user.has_role(role)
+    ]

@@ -31,6 +31,33 @@ def enqueue(db_session: Session, *, key: str, kind: str, payload: dict) -> Outbo
     return message
 
 
+def enqueue_many(db_session: Session, messages: list[tuple[str, str, dict]]) -> int:
+    """Record many (key, kind, payload) at once, skipping keys already written; returns how
+    many are new. For scans that may find thousands of due reminders."""
+    added = 0
+    for start in range(0, len(messages), 500):
+        chunk = messages[start : start + 500]
+        existing = set(
+            db_session.scalars(
+                select(OutboxMessage.key).where(OutboxMessage.key.in_([m[0] for m in chunk]))
+            )
+        )
+        fresh = [m for m in chunk if m[0] not in existing]
+        try:
+            with db_session.begin_nested():
+                db_session.add_all(
+                    OutboxMessage(key=key, kind=kind, payload=payload)
+                    for key, kind, payload in fresh
+                )
+        except IntegrityError:  # a parallel scan wrote some of them: go one by one
+            for key, kind, payload in fresh:
+                enqueue(db_session, key=key, kind=kind, payload=payload)
+        added += len(fresh)
+    if added:
+        db_session.info[WRITTEN] = True
+    return added
+
+
 def note_commit(session: Session) -> None:
     """``after_commit`` listener: remember that this app context committed outbox rows."""
     if session.info.pop(WRITTEN, False) and has_app_context():

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import String, cast, exists, literal, select
+from sqlalchemy import String, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 
+from app.auth.models import Role
+from app.auth.services import responsible_heads, users_with_role
 from app.core.models import OutboxMessage
-from app.core.outbox import enqueue
+from app.core.outbox import enqueue, enqueue_many
 from app.core.types import utcnow
 from app.courses.models import CourseSession, Enrolment, EnrolmentStatus
+from app.requirements.status import Status, status_query
 
 
 def queue_session_reminders(db_session: Session, *, days_before: Iterable[int]) -> int:
@@ -63,3 +66,96 @@ def queue_session_reminders(db_session: Session, *, days_before: Iterable[int]) 
             queued += 1
     db_session.flush()
     return queued
+
+
+def queue_requirement_reminders(
+    db_session: Session,
+    *,
+    today: date,
+    due_soon_days: int,
+    repeat_days: int,
+    escalate_to_head_days: int,
+    escalate_to_hr_days: int,
+) -> int:
+    """Remind people whose mandatory training is due soon or overdue, and escalate.
+
+    Due soon: once per due date. Overdue: again every ``repeat_days``. Overdue longer than
+    ``escalate_to_head_days``: the responsible head is told (once per due date); longer than
+    ``escalate_to_hr_days``: HR. Returns how many messages were queued.
+    """
+    heads = responsible_heads(db_session)
+    hr_users = users_with_role(db_session, Role.HR)
+    messages: list[tuple[str, str, dict]] = []
+    rows = status_query(today=today, due_soon_days=due_soon_days).subquery()
+    due = db_session.execute(
+        select(
+            rows.c.employee_id,
+            rows.c.department_id,
+            rows.c.requirement_id,
+            rows.c.status,
+            rows.c.due_date,
+        )
+        .where(rows.c.status.in_([Status.DUE_SOON.value, Status.OVERDUE.value]))
+        .execution_options(yield_per=2000)
+    )
+    for employee_id, department_id, requirement_id, status, due_date in due:
+        about = {
+            "employee_id": employee_id,
+            "requirement_id": requirement_id,
+            "due_date": due_date.isoformat(),
+        }
+        subject = f"{requirement_id}:{employee_id}:{due_date.isoformat()}"
+        if status == Status.DUE_SOON.value:
+            messages.append((f"requirement-due-soon:{subject}", "requirement_due_soon", about))
+            continue
+        overdue_days = (today - due_date).days
+        round_ = overdue_days // repeat_days
+        messages.append((f"requirement-overdue:{subject}:{round_}", "requirement_overdue", about))
+        if overdue_days >= escalate_to_head_days:
+            for head in heads.get(department_id, []):
+                messages.append(
+                    (
+                        f"escalation-head:{subject}:{head.id}",
+                        "escalation_head",
+                        {**about, "user_id": head.id},
+                    )
+                )
+        if overdue_days >= escalate_to_hr_days:
+            for user in hr_users:
+                messages.append(
+                    (
+                        f"escalation-hr:{subject}:{user.id}",
+                        "escalation_hr",
+                        {**about, "user_id": user.id},
+                    )
+                )
+    return enqueue_many(db_session, messages)
+
+
+def queue_head_digests(db_session: Session, *, today: date, due_soon_days: int) -> int:
+    """One digest a week per head whose area has people overdue or due soon."""
+    year, week, _ = today.isocalendar()
+    messages = []
+    for user in users_with_role(db_session, Role.HEAD):
+        roots = list(user.headed_departments)
+        if not roots:
+            continue
+        rows = status_query(today=today, due_soon_days=due_soon_days, roots=roots).subquery()
+        waiting = db_session.scalar(
+            select(func.count())
+            .select_from(rows)
+            .where(rows.c.status.in_([Status.DUE_SOON.value, Status.OVERDUE.value]))
+        )
+        if waiting:
+            messages.append(
+                (
+                    f"head-digest:{user.id}:{year}-W{week:02d}",
+                    "head_digest",
+                    {
+                        "user_id": user.id,
+                        "as_of": today.isoformat(),
+                        "due_soon_days": due_soon_days,
+                    },
+                )
+            )
+    return enqueue_many(db_session, messages)

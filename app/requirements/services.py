@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
 from app.courses.models import Course
+from app.courses.services.queries import SessionFilter, find_sessions
 from app.requirements.models import AudienceKind, AudienceRule, Exemption, Requirement
 from app.staff.models import Department, Employee
 
@@ -126,6 +127,12 @@ def end_exemption(db_session: Session, exemption: Exemption, *, today: date, act
         raise NotAllowed(actor.email)
     exemption.ends_on = max(today, exemption.starts_on)
     db_session.flush()
+
+
+def next_sessions(db_session: Session, requirement: Requirement, *, limit: int = 3) -> list:
+    """The next bookable dates of any course that fulfils ``requirement``."""
+    course_ids = tuple(course.id for course in requirement.courses)
+    return find_sessions(db_session, SessionFilter(course_ids=course_ids), limit=limit)
 
 
 def list_requirements(db_session: Session) -> list[Requirement]:

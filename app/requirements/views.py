@@ -12,13 +12,13 @@ from sqlalchemy import select
 from app.auth.access import roles_required
 from app.auth.models import Role
 from app.courses.models import Course
-from app.courses.services import queries as course_queries
 from app.extensions import db
 from app.main.forms import ActionOnlyForm
 from app.reports.services import people
 from app.requirements import bp, services
 from app.requirements.forms import ExemptionForm, RequirementForm
 from app.requirements.models import AudienceKind, Exemption, Requirement
+from app.requirements.services import next_sessions
 from app.requirements.status import Status
 from app.staff.services import find_department, find_employee
 
@@ -37,16 +37,7 @@ def my_requirements(employee) -> list:
             employee_id=employee.id,
         )
     )
-    result = []
-    for row in rows:
-        course_ids = [c.id for c in row.requirement.courses]
-        sessions = [
-            s
-            for s in course_queries.find_sessions(db.session, course_queries.SessionFilter())
-            if s.course_id in course_ids
-        ][:3]
-        result.append((row, sessions))
-    return result
+    return [(row, next_sessions(db.session, row.requirement)) for row in rows]
 
 
 @bp.route("/mine")

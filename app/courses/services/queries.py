@@ -90,6 +90,8 @@ def list_courses(db_session: Session, *, include_archived: bool = False) -> list
 @dataclass(frozen=True)
 class SessionFilter:
     course_id: int | None = None
+    #: Any of these courses (e.g. the courses that fulfil a requirement).
+    course_ids: tuple[int, ...] | None = None
     #: "2027-03": sessions starting in that month (Berlin time)
     month: str | None = None
     language: str | None = None
@@ -114,6 +116,8 @@ def find_sessions(
     )
     if session_filter.course_id:
         query = query.where(CourseSession.course_id == session_filter.course_id)
+    if session_filter.course_ids is not None:
+        query = query.where(CourseSession.course_id.in_(session_filter.course_ids))
     if session_filter.language:
         query = query.where(Course.language == session_filter.language)
     if session_filter.format:
