@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.requirements.models import Requirement
 from app.requirements.status import Status, status_query
@@ -55,11 +55,6 @@ def coverage(
     measures = _measures(rows)
     requirements = {r.id: r for r in db_session.scalars(select(Requirement))}
     result: list[CoverageRow] = []
-    if with_total:
-        for requirement_id, *numbers in db_session.execute(
-            select(rows.c.requirement_id, *measures).group_by(rows.c.requirement_id)
-        ):
-            result.append(CoverageRow(None, requirements[requirement_id], *numbers))
     if departments:
         member = aliased(Department)
         target = aliased(Department)
@@ -74,6 +69,8 @@ def coverage(
         )
         for department_id, requirement_id, *numbers in db_session.execute(query):
             result.append(CoverageRow(by_id[department_id], requirements[requirement_id], *numbers))
+    if with_total:
+        result += _totals(result, departments)
     order = {d.id: n for n, d in enumerate(departments)}
     result.sort(
         key=lambda r: (
@@ -109,11 +106,41 @@ def people(
         .join(Requirement, Requirement.id == rows.c.requirement_id)
         .where(rows.c.status.in_(list(statuses)))
         .order_by(rows.c.due_date, Employee.last_name, Employee.first_name)
+        .options(joinedload(Employee.department))
     )
     for employee, requirement, status, due_date, valid_until in db_session.execute(
         query.execution_options(yield_per=1000)
     ):
         yield PersonStatus(employee, requirement, status, due_date, valid_until)
+
+
+def _totals(rows: list[CoverageRow], departments: Sequence[Department]) -> list[CoverageRow]:
+    """The scope's total per requirement: the sum over the top-most departments shown (they
+    cover the scope: the city's roots, or a head's departments), without a second query."""
+    tops = {
+        d.id
+        for d in departments
+        if not any(o.id != d.id and d.path.startswith(o.path) for o in departments)
+    }
+    totals: dict[int, list] = {}
+    for row in rows:
+        if row.department is not None and row.department.id in tops:
+            numbers = totals.setdefault(row.requirement.id, [row.requirement, *[0] * 7])
+            for index, value in enumerate(_numbers(row), start=1):
+                numbers[index] += value
+    return [CoverageRow(None, *numbers) for numbers in totals.values()]
+
+
+def _numbers(row: CoverageRow) -> tuple[int, ...]:
+    return (
+        row.in_scope,
+        row.compliant,
+        row.due_soon,
+        row.overdue,
+        row.pending,
+        row.exempt,
+        row.covered,
+    )
 
 
 def _measures(rows):

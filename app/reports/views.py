@@ -91,6 +91,40 @@ def people_csv():
     )
 
 
+@bp.route("/people.xlsx")
+@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+def people_xlsx():
+    """The coverage table and everyone in scope as an Excel workbook."""
+    department, roots, rows_for = _scope()
+    today = date.today()
+    due_soon_days = current_app.config["DUE_SOON_DAYS"]
+    body = exports.people_xlsx(
+        services.people(
+            db.session,
+            roots=roots,
+            today=today,
+            due_soon_days=due_soon_days,
+            statuses=[s.value for s in Status],
+        ),
+        services.coverage(
+            db.session,
+            departments=rows_for,
+            scope_roots=roots,
+            today=today,
+            due_soon_days=due_soon_days,
+            with_total=department is None,
+        ),
+        scope_name=department.name if department else _("whole city"),
+        today=today,
+    )
+    filename = f"schulungsquote-{department.code if department else 'stadt'}-{today}.xlsx"
+    return Response(
+        body,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 def _scope():
     """(chosen department or None, roots to compute over, departments to show as rows).
 

@@ -74,7 +74,7 @@ def status_query(
     requirement when given."""
     soon = today + timedelta(days=due_soon_days)
     pairs = _scope_pairs(today, roots, employee_id, requirement_id).subquery("scope")
-    best = _best_completions(requirement_id).subquery("best")
+    best = _best_completions(requirement_id, roots, employee_id).subquery("best")
     exempt = (
         select(Exemption.employee_id, Exemption.requirement_id)
         .where(
@@ -193,8 +193,11 @@ def _audience_pairs(exclude, today, roots, employee_id, requirement_id):
     )
 
 
-def _best_completions(requirement_id: int | None) -> Select:
-    """Per (employee, requirement): the last day its best completion counts."""
+def _best_completions(
+    requirement_id: int | None, roots: Sequence[Department] | None, employee_id: int | None
+) -> Select:
+    """Per (employee, requirement): the last day its best completion counts (only for the
+    people asked about: one employee's page must not aggregate the whole city's history)."""
     requirement = Requirement.__table__
     own_end = func.coalesce(Completion.valid_until, literal(FOREVER, Date))
     renewal_end = add_days(add_months(Completion.completed_on, requirement.c.renewal_months), -1)
@@ -215,4 +218,14 @@ def _best_completions(requirement_id: int | None) -> Select:
     )
     if requirement_id is not None:
         query = query.where(requirement_courses.c.requirement_id == requirement_id)
+    if employee_id is not None:
+        query = query.where(Completion.employee_id == employee_id)
+    elif roots is not None:
+        query = query.where(
+            Completion.employee_id.in_(
+                select(Employee.id)
+                .join(Department, Department.id == Employee.department_id)
+                .where(subtree_condition(roots))
+            )
+        )
     return query

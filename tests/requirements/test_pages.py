@@ -167,3 +167,19 @@ def test_cli_writes_the_coverage_report(app, city, tmp_path):
     assert sorted(row[1] for row in rows[3:]) == ["Geschult0", "Geschult1", "Geschult2", "Offen"]
     bad = app.test_cli_runner().invoke(args=["coverage-report", "--department", "NOPE"])
     assert bad.exit_code != 0 and "NOPE" in bad.output
+
+
+def test_xlsx_export_matches_the_page(client, login, make, city):
+    from openpyxl import load_workbook
+
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    login("hr@stadt.example")
+    response = client.get("/reports/people.xlsx", query_string={"department": "D2"})
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.data), read_only=True)
+    summary = list(workbook["Schulungsquote"].iter_rows(values_only=True))
+    assert summary[0][1] == "Dezernat II"
+    department_row = next(r for r in summary[3:] if r[1] == "Dezernat II")
+    assert department_row[2:4] == (4, 3) and department_row[8] == 75.0
+    people_rows = list(workbook["Personen"].iter_rows(values_only=True))[1:]
+    assert sorted(r[1] for r in people_rows) == ["Geschult0", "Geschult1", "Geschult2", "Offen"]
