@@ -10,6 +10,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
+
 BASE_DIR = Path(__file__).resolve().parent
 #: The key used when none is configured; refused when ``APP_ENV=production``.
 DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"
@@ -56,6 +58,11 @@ def celery_settings(redis_url: str | None) -> dict:
             },
             # Due-soon and overdue reminders, escalations and the weekly head digest; each
             # message has a key, so running the scan more often sends nothing twice.
+            # The trend chart's data: coverage of every department, on the 1st of each month.
+            "coverage-snapshot": {
+                "task": "reports.take_coverage_snapshot",
+                "schedule": crontab(minute=30, hour=2, day_of_month=1),
+            },
             "requirement-reminders": {
                 "task": "notifications.scan_requirement_reminders",
                 "schedule": 6 * 3600.0,

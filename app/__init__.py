@@ -133,6 +133,7 @@ def _import_models() -> None:
     from app.auth import models as _auth  # noqa: F401
     from app.core import models as _core  # noqa: F401
     from app.courses import models as _courses  # noqa: F401
+    from app.reports import models as _reports  # noqa: F401
     from app.requirements import models as _requirements  # noqa: F401
     from app.staff import models as _staff  # noqa: F401
 
@@ -140,3 +141,4 @@ def _import_models() -> None:
 def _import_tasks() -> None:
     from app.core import tasks as _core_tasks  # noqa: F401
     from app.notifications import tasks as _notification_tasks  # noqa: F401
+    from app.reports import tasks as _report_tasks  # noqa: F401

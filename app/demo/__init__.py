@@ -645,6 +645,16 @@ class _CityBuilder:
             for person in on_leave
         )
         self.db.flush()
+        self._add_snapshots()
+
+    def _add_snapshots(self) -> None:
+        """A year of monthly coverage snapshots, as beat would have taken them."""
+        from app.reports.services import take_snapshot
+
+        first = self.today.replace(day=1)
+        for months_back in range(12, 0, -1):
+            year, month = divmod(first.year * 12 + first.month - 1 - months_back, 12)
+            take_snapshot(self.db, today=date(year, month + 1, 1), due_soon_days=30)
 
     def _add_users(self) -> int:
         create_user(self.db, email=DEMO_LOGINS[0][1], password=DEMO_PASSWORD, roles=[Role.ADMIN])

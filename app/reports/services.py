@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
+from app.reports.models import CoverageSnapshot
 from app.requirements.models import Requirement
 from app.requirements.status import Status, status_query
 from app.staff.models import Department, Employee
@@ -156,3 +157,64 @@ def _measures(rows):
         count(Status.EXEMPT),
         func.sum(rows.c.covered),
     )
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    taken_on: date
+    in_scope: int
+    covered: int
+
+    @property
+    def coverage_percent(self) -> float | None:
+        return round(100 * self.covered / self.in_scope, 1) if self.in_scope else None
+
+
+def take_snapshot(db_session: Session, *, today: date, due_soon_days: int) -> int:
+    """Store today's coverage of every department and of the city; once per day (idempotent)."""
+    if db_session.scalar(select(CoverageSnapshot.id).where(CoverageSnapshot.taken_on == today)):
+        return 0
+    departments = list(db_session.scalars(select(Department)))
+    rows = coverage(
+        db_session,
+        departments=departments,
+        scope_roots=None,
+        today=today,
+        due_soon_days=due_soon_days,
+    )
+    db_session.add_all(
+        CoverageSnapshot(
+            taken_on=today,
+            department_id=row.department.id if row.department else None,
+            requirement_id=row.requirement.id,
+            in_scope=row.in_scope,
+            covered=row.covered,
+            overdue=row.overdue,
+            due_soon=row.due_soon,
+            exempt=row.exempt,
+        )
+        for row in rows
+    )
+    db_session.flush()
+    return len(rows)
+
+
+def trend(
+    db_session: Session, *, department: Department | None, requirement_ids: Sequence[int]
+) -> dict[int, list[TrendPoint]]:
+    """The stored snapshots of one department (None: the city) per requirement, oldest first."""
+    where = (
+        CoverageSnapshot.department_id.is_(None)
+        if department is None
+        else CoverageSnapshot.department_id == department.id
+    )
+    result: dict[int, list[TrendPoint]] = {rid: [] for rid in requirement_ids}
+    for snapshot in db_session.scalars(
+        select(CoverageSnapshot)
+        .where(where, CoverageSnapshot.requirement_id.in_(list(requirement_ids)))
+        .order_by(CoverageSnapshot.taken_on)
+    ):
+        result[snapshot.requirement_id].append(
+            TrendPoint(snapshot.taken_on, snapshot.in_scope, snapshot.covered)
+        )
+    return result

@@ -13,6 +13,7 @@ from app.auth.models import Role
 from app.auth.services import department_scope, may_see_department
 from app.extensions import db
 from app.reports import bp, exports, services
+from app.reports.charts import trend_chart
 from app.requirements.models import Requirement
 from app.requirements.status import Status
 from app.staff import services as staff_services
@@ -34,10 +35,18 @@ def coverage():
     by_requirement: dict[Requirement, list] = {}
     for row in rows:
         by_requirement.setdefault(row.requirement, []).append(row)
+    # The trend of the area shown: the chosen department, a head's (first) area, or the city.
+    trend_of = department or (roots[0] if roots else None)
+    trends = services.trend(
+        db.session, department=trend_of, requirement_ids=[r.id for r in by_requirement]
+    )
     return render_template(
         "reports/coverage.html",
         department=department,
         by_requirement=by_requirement,
+        trends=trends,
+        charts={rid: trend_chart(points) for rid, points in trends.items()},
+        trend_of=trend_of,
         today=date.today(),
     )
 

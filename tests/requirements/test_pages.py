@@ -183,3 +183,22 @@ def test_xlsx_export_matches_the_page(client, login, make, city):
     assert department_row[2:4] == (4, 3) and department_row[8] == 75.0
     people_rows = list(workbook["Personen"].iter_rows(values_only=True))[1:]
     assert sorted(r[1] for r in people_rows) == ["Geschult0", "Geschult1", "Geschult2", "Offen"]
+
+
+def test_monthly_snapshots_feed_the_trend_chart(client, login, make, city, db):
+    from app.reports.models import CoverageSnapshot
+    from app.reports.services import take_snapshot
+
+    for month in (1, 2, 3):
+        assert take_snapshot(db.session, today=date(2026, month, 1), due_soon_days=30) > 0
+    assert take_snapshot(db.session, today=date(2026, 3, 1), due_soon_days=30) == 0  # idempotent
+    db.session.commit()
+    city_rows = db.session.scalars(
+        select(CoverageSnapshot).where(CoverageSnapshot.department_id.is_(None))
+    ).all()
+    assert len(city_rows) == 3
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    login("hr@stadt.example")
+    page = client.get("/reports/coverage").get_data(as_text=True)
+    assert "<svg" in page and "<polyline" in page
+    assert "01/26: " in page  # the values are in the chart's description for screen readers

@@ -1,0 +1,56 @@
+"""Chart geometry for server-rendered SVG (no scripts: the pages' CSP forbids inline ones)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.reports.services import TrendPoint
+
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 220, 44, 16, 16, 40
+
+
+@dataclass(frozen=True)
+class Mark:
+    x: float
+    y: float
+    value: float
+    label: str
+
+
+@dataclass(frozen=True)
+class LineChart:
+    width: int
+    height: int
+    points: str  # for <polyline points="…">
+    marks: list[Mark]
+    grid: list[tuple[float, int]]  # (y, percent) of the horizontal lines
+    baseline: float
+
+
+def trend_chart(points: Sequence[TrendPoint]) -> LineChart | None:
+    """A coverage-over-time line (0–100 %), each point labelled with its value and month."""
+    known = [p for p in points if p.coverage_percent is not None]
+    if len(known) < 2:
+        return None
+    inner_width = WIDTH - LEFT - RIGHT
+    inner_height = HEIGHT - TOP - BOTTOM
+    step = inner_width / (len(known) - 1)
+    marks = [
+        Mark(
+            x=round(LEFT + n * step, 1),
+            y=round(TOP + inner_height * (1 - p.coverage_percent / 100), 1),
+            value=p.coverage_percent,
+            label=p.taken_on.strftime("%m/%y"),
+        )
+        for n, p in enumerate(known)
+    ]
+    grid = [(round(TOP + inner_height * (1 - pct / 100), 1), pct) for pct in (0, 25, 50, 75, 100)]
+    return LineChart(
+        width=WIDTH,
+        height=HEIGHT,
+        points=" ".join(f"{m.x},{m.y}" for m in marks),
+        marks=marks,
+        grid=grid,
+        baseline=TOP + inner_height,
+    )

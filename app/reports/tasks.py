@@ -1,0 +1,21 @@
+"""Background tasks of the reports area."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+from flask import current_app
+
+from app.extensions import db
+from app.reports.services import take_snapshot
+
+
+@shared_task(name="reports.take_coverage_snapshot")
+def take_coverage_snapshot() -> int:
+    """Store this month's coverage for the trend chart (safe to run twice a day)."""
+    stored = take_snapshot(
+        db.session, today=date.today(), due_soon_days=current_app.config["DUE_SOON_DAYS"]
+    )
+    db.session.commit()
+    return stored
