@@ -137,6 +137,8 @@ class Config:
     LANGUAGES = ("de", "en")
 
     CITY_NAME = os.environ.get("CITY_NAME", "Stadt Neu-Isenburg")
+    #: Exports of more people than this are built in the background, with a progress bar.
+    EXPORT_IN_BACKGROUND_ABOVE = _env_int("EXPORT_IN_BACKGROUND_ABOVE", 3000)
     #: A requirement counts as "due soon" this many days before its due date.
     DUE_SOON_DAYS = _env_int("DUE_SOON_DAYS", 30)
     #: Overdue people are reminded again every this many days …

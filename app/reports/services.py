@@ -9,10 +9,13 @@ from datetime import date
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
+from app.auth.models import User
+from app.auth.services import department_scope
 from app.reports.models import CoverageSnapshot
 from app.requirements.models import Requirement
 from app.requirements.status import Status, status_query
 from app.staff.models import Department, Employee
+from app.staff.services import list_roots
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,20 @@ def coverage(
         )
     )
     return result
+
+
+def scope_for(
+    db_session: Session, user: User, department: Department | None
+) -> tuple[list[Department] | None, list[Department]]:
+    """(roots to compute over, departments to show as rows) of a report for ``user``: a chosen
+    department and its children, else the user's whole scope (HR: the city's top departments;
+    a head: the departments they head)."""
+    if department is not None:
+        return [department], [department, *department.children]
+    scope = department_scope(user)
+    if scope is None:
+        return None, list_roots(db_session)
+    return scope, list(scope)
 
 
 def people(

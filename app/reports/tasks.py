@@ -19,3 +19,16 @@ def take_coverage_snapshot() -> int:
     )
     db.session.commit()
     return stored
+
+
+@shared_task(name="reports.build_export")
+def build_export(report_id: int) -> None:
+    """Build a large export in the background (see reports.background)."""
+    from app.reports import background
+
+    background.build_export(
+        db.session,
+        report_id,
+        today=date.today(),
+        due_soon_days=current_app.config["DUE_SOON_DAYS"],
+    )

@@ -4,19 +4,33 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, abort, current_app, render_template, request, stream_with_context
+from flask import (
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from app.auth.access import roles_required
 from app.auth.models import Role
-from app.auth.services import department_scope, may_see_department
+from app.auth.services import may_see_department
 from app.extensions import db
-from app.reports import bp, exports, services
+from app.reports import background, bp, exports, services
 from app.reports.charts import trend_chart
+from app.reports.models import ReportFile, ReportStatus
+from app.reports.tasks import build_export
 from app.requirements.models import Requirement
 from app.requirements.status import Status
 from app.staff import services as staff_services
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.route("/coverage")
@@ -80,10 +94,13 @@ def people():
 @bp.route("/people.csv")
 @roles_required(Role.HEAD, Role.HR, Role.ADMIN)
 def people_csv():
-    """Everyone in scope with their status, as Excel opens it (``;``, UTF-8 with BOM), streamed."""
+    """Everyone in scope with their status, as Excel opens it (``;``, UTF-8 with BOM), streamed;
+    a large scope is built in the background instead."""
     department, roots, _rows_for = _scope()
+    later = _in_background("csv", department, roots)
+    if later is not None:
+        return later
     today = date.today()
-    scope_name = department.name if department else _("whole city")
     rows = services.people(
         db.session,
         roots=roots,
@@ -91,12 +108,11 @@ def people_csv():
         due_soon_days=current_app.config["DUE_SOON_DAYS"],
         statuses=[s.value for s in Status],
     )
-
-    filename = f"schulungsquote-{department.code if department else 'stadt'}-{today}.csv"
+    scope_name = department.name if department else _("whole city")
     return Response(
         stream_with_context(exports.people_csv(rows, scope_name=scope_name, today=today)),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers=_attachment(background.export_filename(department, "csv", today)),
     )
 
 
@@ -104,34 +120,73 @@ def people_csv():
 @roles_required(Role.HEAD, Role.HR, Role.ADMIN)
 def people_xlsx():
     """The coverage table and everyone in scope as an Excel workbook."""
-    department, roots, rows_for = _scope()
-    today = date.today()
-    due_soon_days = current_app.config["DUE_SOON_DAYS"]
-    body = exports.people_xlsx(
-        services.people(
-            db.session,
-            roots=roots,
-            today=today,
-            due_soon_days=due_soon_days,
-            statuses=[s.value for s in Status],
-        ),
-        services.coverage(
-            db.session,
-            departments=rows_for,
-            scope_roots=roots,
-            today=today,
-            due_soon_days=due_soon_days,
-            with_total=department is None,
-        ),
-        scope_name=department.name if department else _("whole city"),
-        today=today,
+    department, roots, _rows_for = _scope()
+    later = _in_background("xlsx", department, roots)
+    if later is not None:
+        return later
+    filename, body = background.export_content(
+        db.session,
+        user=current_user,
+        department=department,
+        file_format="xlsx",
+        today=date.today(),
+        due_soon_days=current_app.config["DUE_SOON_DAYS"],
     )
-    filename = f"schulungsquote-{department.code if department else 'stadt'}-{today}.xlsx"
-    return Response(
-        body,
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    return Response(body, mimetype=XLSX_TYPE, headers=_attachment(filename))
+
+
+@bp.route("/exports/<token>")
+@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+def export_status(token: str):
+    return render_template("reports/export.html", report=_own_report(token))
+
+
+@bp.route("/exports/<token>.json")
+@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+def export_progress(token: str):
+    report = _own_report(token)
+    return {"status": report.status, "progress": report.progress}
+
+
+@bp.route("/exports/<token>/download")
+@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+def export_download(token: str):
+    report = _own_report(token)
+    if report.status != ReportStatus.DONE.value:
+        abort(404)
+    mimetype = XLSX_TYPE if report.format == "xlsx" else "text/csv"
+    return Response(report.content, mimetype=mimetype, headers=_attachment(report.filename))
+
+
+def _in_background(file_format: str, department, roots):
+    """For a scope above the limit: record the export, start the task, show its progress."""
+    if background.scope_size(db.session, roots) <= current_app.config["EXPORT_IN_BACKGROUND_ABOVE"]:
+        return None
+    report = background.request_export(
+        db.session, user=current_user, department=department, file_format=file_format
     )
+    # Read before the commit: touching the row afterwards would open a new transaction, and on
+    # SQLite an in-process task could then not write.
+    report_id, token = report.id, report.token
+    db.session.commit()
+    try:
+        build_export.delay(report_id)
+    except Exception:  # e.g. Redis is down: say so instead of waiting forever
+        current_app.logger.warning("Could not start export %s", report_id, exc_info=True)
+        report.status, report.error = ReportStatus.FAILED.value, "broker unavailable"
+        db.session.commit()
+    return redirect(url_for("reports.export_status", token=token))
+
+
+def _own_report(token: str) -> ReportFile:
+    report = db.session.scalar(select(ReportFile).where(ReportFile.token == token)) or abort(404)
+    if report.requested_by_user_id != current_user.id:
+        abort(404)
+    return report
+
+
+def _attachment(filename: str) -> dict:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
 def _scope():
@@ -140,15 +195,13 @@ def _scope():
     Heads see their subtrees only: asking for a department outside them is a 403, not an
     empty report."""
     code = request.args.get("department")
-    scope = department_scope(current_user)
+    department = None
     if code:
         department = staff_services.find_department(db.session, code) or abort(404)
         if not may_see_department(current_user, department):
             abort(403)
-        return department, [department], [department, *department.children]
-    if scope is None:
-        return None, None, staff_services.list_roots(db.session)
-    return None, scope, list(scope)
+    roots, rows_for = services.scope_for(db.session, current_user, department)
+    return department, roots, rows_for
 
 
 bp.add_app_template_filter(exports.status_label, "status_label")

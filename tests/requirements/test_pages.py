@@ -202,3 +202,35 @@ def test_monthly_snapshots_feed_the_trend_chart(client, login, make, city, db):
     page = client.get("/reports/coverage").get_data(as_text=True)
     assert "<svg" in page and "<polyline" in page
     assert "01/26: " in page  # the values are in the chart's description for screen readers
+
+
+def test_large_export_is_built_in_the_background(
+    app, client, login, make, city, monkeypatch, celery_worker
+):
+    import time
+
+    monkeypatch.setitem(app.config, "EXPORT_IN_BACKGROUND_ABOVE", 2)
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    login("hr@stadt.example")
+    response = client.get("/reports/people.csv")
+    assert response.status_code == 302
+    status_page = response.headers["Location"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        progress = client.get(f"{status_page}.json").get_json()
+        if progress["status"] in ("done", "failed"):
+            break
+        time.sleep(0.2)
+    assert progress == {"status": "done", "progress": 100}
+    page = client.get(status_page).get_data(as_text=True)
+    assert "Die Datei ist fertig" in page
+    download = client.get(f"{status_page}/download")
+    rows = list(csv.reader(io.StringIO(download.data.decode("utf-8-sig")), delimiter=";"))
+    assert len(rows[3:]) == 7
+
+    make.user("andere@stadt.example", roles=(Role.HR,), with_employee=False)
+    from tests.conftest import csrf_token
+
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/")})
+    login("andere@stadt.example")
+    assert client.get(f"{status_page}/download").status_code == 404
