@@ -7,7 +7,6 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -92,7 +91,7 @@ def export_content(
     )
     if on_rows is not None:
         rows = _counting(rows, on_rows)
-    scope_name = department.name if department else _("whole city")
+    scope_name = exports.scope_label(department, roots)
     if file_format == "xlsx":
         coverage = services.coverage(
             db_session,

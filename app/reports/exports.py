@@ -1,4 +1,4 @@
-"""Exports of a coverage scope: CSV as German Excel opens it, streamed row by row."""
+"""Exports of a coverage scope: CSV as German Excel opens it (streamed), XLSX, and a PDF."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from datetime import date
+from pathlib import Path
 
-from flask_babel import format_date
+from flask_babel import format_date, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 
 from app.reports.services import PersonStatus
@@ -34,6 +35,15 @@ def display_date(value: date | None, unlimited: str | None = None) -> str:
     if value.year == 9999:
         return unlimited or _("unlimited")
     return value.strftime("%d.%m.%Y")
+
+
+def scope_label(department, roots) -> str:
+    """What a report covers, for its title: a department, a head's areas, or the city."""
+    if department is not None:
+        return department.name
+    if roots:
+        return ", ".join(root.name for root in roots)
+    return _("whole city")
 
 
 def safe_cell(value: str) -> str:
@@ -180,3 +190,106 @@ def people_xlsx(
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
+#: People listed by name in a PDF; it is a report to forward, not a data dump (use CSV/XLSX).
+PDF_PEOPLE_LIMIT = 500
+
+
+def coverage_pdf(
+    coverage_rows: Iterable,
+    people_rows: Iterable[PersonStatus],
+    *,
+    scope_name: str,
+    city_name: str,
+    today: date,
+) -> bytes:
+    """A report a head can forward: coverage per department and requirement, then the people
+    overdue or due soon. DejaVu Sans carries every name (Çelik, Kovačević, Yılmaz)."""
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    pdf = FPDF(orientation="landscape", format="A4")
+    pdf.set_title(f"{_('Coverage report')} {scope_name}")
+    pdf.set_author(city_name)
+    pdf.set_lang(str(get_locale()))
+    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 16)
+    pdf.cell(0, 10, f"{_('Coverage report')}: {scope_name}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 10)
+    pdf.cell(
+        0, 6, f"{city_name} · {_('as of')} {format_date(today)}", new_x="LMARGIN", new_y="NEXT"
+    )
+    pdf.ln(3)
+    heading = FontFace(emphasis="BOLD", fill_color=(230, 236, 244))
+    labels = status_labels()
+    by_requirement: dict = {}
+    for row in coverage_rows:
+        by_requirement.setdefault(row.requirement.name, []).append(row)
+    for name, rows in by_requirement.items():
+        pdf.set_font("DejaVu", "B", 12)
+        pdf.cell(0, 8, name, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 9)
+        with pdf.table(
+            col_widths=(77, 30, 25, 25, 25, 35, 25, 35),
+            text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
+            headings_style=heading,
+        ) as table:
+            table.row(
+                [
+                    _("Department"),
+                    _("In scope"),
+                    labels["compliant"],
+                    labels["due_soon"],
+                    labels["overdue"],
+                    labels["pending"],
+                    labels["exempt"],
+                    _("Coverage"),
+                ]
+            )
+            for row in rows:
+                percent = row.coverage_percent
+                table.row(
+                    [
+                        row.department.name if row.department else _("Total"),
+                        str(row.in_scope),
+                        str(row.compliant),
+                        str(row.due_soon),
+                        str(row.overdue),
+                        str(row.pending),
+                        str(row.exempt),
+                        "–" if percent is None else f"{format_decimal(percent)} %",
+                    ]
+                )
+        pdf.ln(4)
+    pdf.set_font("DejaVu", "B", 12)
+    pdf.cell(0, 8, _("Overdue or due soon"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 9)
+    shown = more = 0
+    unlimited = _("unlimited")
+    with pdf.table(
+        col_widths=(60, 60, 97, 30, 30), text_align="LEFT", headings_style=heading
+    ) as table:
+        table.row([_("Name"), _("Department"), _("Requirement"), _("Status"), _("Due date")])
+        for person in people_rows:
+            if shown >= PDF_PEOPLE_LIMIT:
+                more += 1
+                continue
+            shown += 1
+            table.row(
+                [
+                    f"{person.employee.last_name}, {person.employee.first_name}",
+                    person.employee.department.name,
+                    person.requirement.name,
+                    labels[person.status],
+                    display_date(person.due_date, unlimited),
+                ]
+            )
+    if more:
+        pdf.ln(2)
+        pdf.cell(0, 6, ngettext("… and %(num)d more.", "… and %(num)d more.", more))
+    return bytes(pdf.output())

@@ -14,7 +14,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -108,7 +107,7 @@ def people_csv():
         due_soon_days=current_app.config["DUE_SOON_DAYS"],
         statuses=[s.value for s in Status],
     )
-    scope_name = department.name if department else _("whole city")
+    scope_name = exports.scope_label(department, roots)
     return Response(
         stream_with_context(exports.people_csv(rows, scope_name=scope_name, today=today)),
         mimetype="text/csv",
@@ -133,6 +132,31 @@ def people_xlsx():
         due_soon_days=current_app.config["DUE_SOON_DAYS"],
     )
     return Response(body, mimetype=XLSX_TYPE, headers=_attachment(filename))
+
+
+@bp.route("/coverage.pdf")
+@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+def coverage_pdf():
+    """The coverage report with the people overdue or due soon, to forward."""
+    department, roots, rows_for = _scope()
+    today = date.today()
+    due_soon_days = current_app.config["DUE_SOON_DAYS"]
+    body = exports.coverage_pdf(
+        services.coverage(
+            db.session,
+            departments=rows_for,
+            scope_roots=roots,
+            today=today,
+            due_soon_days=due_soon_days,
+            with_total=department is None,
+        ),
+        services.people(db.session, roots=roots, today=today, due_soon_days=due_soon_days),
+        scope_name=exports.scope_label(department, roots),
+        city_name=current_app.config["CITY_NAME"],
+        today=today,
+    )
+    filename = background.export_filename(department, "pdf", today)
+    return Response(body, mimetype="application/pdf", headers=_attachment(filename))
 
 
 @bp.route("/exports/<token>")

@@ -234,3 +234,19 @@ def test_large_export_is_built_in_the_background(
     client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/")})
     login("andere@stadt.example")
     assert client.get(f"{status_page}/download").status_code == 404
+
+
+def test_pdf_report_for_a_head_names_the_people(client, login, make, city):
+    from pypdf import PdfReader
+
+    make.employee(city["kita"], first_name="Çağla", last_name="Kovačević-Yılmaz")
+    make.user("leitung@stadt.example", roles=(Role.EMPLOYEE, Role.HEAD), heads=(city["d3"],))
+    login("leitung@stadt.example")
+    response = client.get("/reports/coverage.pdf")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/pdf"
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert "Schulungsquote: Dezernat III" in text
+    assert "Kovačević-Yılmaz, Çağla" in text
+    assert "Überfällig0" in text and "Geschult0" not in text
+    assert client.get("/reports/coverage.pdf", query_string={"department": "D2"}).status_code == 403
