@@ -12,33 +12,33 @@ from app.extensions import db
 def register_cli(app: Flask) -> None:
     @app.cli.command("coverage-report")
     @click.option("--department", help="Code of a department: that subtree only.")
-    @click.option("--format", "file_format", type=click.Choice(["csv"]), default="csv")
-    @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
+    @click.option(
+        "--format", "file_format", type=click.Choice(["csv", "xlsx", "pdf"]), default="csv"
+    )
+    @click.option("-o", "--output", type=click.File("wb"), default="-")
     def coverage_report(department: str | None, file_format: str, output) -> None:
-        """Write everyone's status per requirement (a subtree or the city) for scripts."""
+        """Write the coverage report of the city or a subtree (CSV, XLSX or PDF) for scripts."""
         from datetime import date
 
-        from app.reports.exports import people_csv
-        from app.reports.services import people
-        from app.requirements.status import Status
-        from app.staff.services import find_department
+        from app.reports.background import export_content
+        from app.staff.services import find_department, list_roots
 
         root = None
         if department:
             root = find_department(db.session, department)
             if root is None:
                 raise click.BadParameter(f"no department has the code {department!r}")
-        today = date.today()
-        rows = people(
+        _name, content = export_content(
             db.session,
+            department=root,
             roots=[root] if root else None,
-            today=today,
+            rows_for=[root, *root.children] if root else list_roots(db.session),
+            file_format=file_format,
+            today=date.today(),
             due_soon_days=app.config["DUE_SOON_DAYS"],
-            statuses=[s.value for s in Status],
+            city_name=app.config["CITY_NAME"],
         )
-        scope_name = root.name if root else app.config["CITY_NAME"]
-        for chunk in people_csv(rows, scope_name=scope_name, today=today):
-            output.write(chunk)
+        output.write(content)
 
     @app.cli.command("send-due-reminders")
     def send_due_reminders() -> None:

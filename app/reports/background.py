@@ -45,13 +45,14 @@ def build_export(db_session: Session, report_id: int, *, today: date, due_soon_d
     db_session.commit()
     user = db_session.get(User, report.requested_by_user_id)
     department = db_session.get(Department, report.department_id) if report.department_id else None
-    roots, _rows_for = services.scope_for(db_session, user, department)
+    roots, rows_for = services.scope_for(db_session, user, department)
     total = _row_count(db_session, roots, today, due_soon_days) or 1
     try:
         filename, content = export_content(
             db_session,
-            user=user,
             department=department,
+            roots=roots,
+            rows_for=rows_for,
             file_format=report.format,
             today=today,
             due_soon_days=due_soon_days,
@@ -73,37 +74,42 @@ def build_export(db_session: Session, report_id: int, *, today: date, due_soon_d
 def export_content(
     db_session: Session,
     *,
-    user: User,
     department: Department | None,
+    roots: list[Department] | None,
+    rows_for: list[Department],
     file_format: str,
     today: date,
     due_soon_days: int,
+    city_name: str = "",
     on_rows: Callable[[int], None] | None = None,
 ) -> tuple[str, bytes]:
-    """(file name, bytes) of a CSV or XLSX export of ``user``'s scope or ``department``."""
-    roots, rows_for = services.scope_for(db_session, user, department)
+    """(file name, bytes) of a CSV, XLSX or PDF export of a scope (see ``services.scope_for``)."""
+    statuses = [s.value for s in Status]
+    if file_format == "pdf":  # names only those who need to act
+        statuses = [Status.OVERDUE.value, Status.DUE_SOON.value]
     rows: Iterable = services.people(
-        db_session,
-        roots=roots,
-        today=today,
-        due_soon_days=due_soon_days,
-        statuses=[s.value for s in Status],
+        db_session, roots=roots, today=today, due_soon_days=due_soon_days, statuses=statuses
     )
     if on_rows is not None:
         rows = _counting(rows, on_rows)
     scope_name = exports.scope_label(department, roots)
+    if file_format == "csv":
+        content = "".join(exports.people_csv(rows, scope_name=scope_name, today=today)).encode()
+        return export_filename(department, file_format, today), content
+    coverage = services.coverage(
+        db_session,
+        departments=rows_for,
+        scope_roots=roots,
+        today=today,
+        due_soon_days=due_soon_days,
+        with_total=department is None,
+    )
     if file_format == "xlsx":
-        coverage = services.coverage(
-            db_session,
-            departments=rows_for,
-            scope_roots=roots,
-            today=today,
-            due_soon_days=due_soon_days,
-            with_total=department is None,
-        )
         content = exports.people_xlsx(rows, coverage, scope_name=scope_name, today=today)
     else:
-        content = "".join(exports.people_csv(rows, scope_name=scope_name, today=today)).encode()
+        content = exports.coverage_pdf(
+            coverage, rows, scope_name=scope_name, city_name=city_name, today=today
+        )
     return export_filename(department, file_format, today), content
 
 

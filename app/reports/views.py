@@ -29,7 +29,11 @@ from app.requirements.models import Requirement
 from app.requirements.status import Status
 from app.staff import services as staff_services
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MIME_TYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
 
 
 @bp.route("/coverage")
@@ -119,44 +123,33 @@ def people_csv():
 @roles_required(Role.HEAD, Role.HR, Role.ADMIN)
 def people_xlsx():
     """The coverage table and everyone in scope as an Excel workbook."""
-    department, roots, _rows_for = _scope()
-    later = _in_background("xlsx", department, roots)
-    if later is not None:
-        return later
-    filename, body = background.export_content(
-        db.session,
-        user=current_user,
-        department=department,
-        file_format="xlsx",
-        today=date.today(),
-        due_soon_days=current_app.config["DUE_SOON_DAYS"],
-    )
-    return Response(body, mimetype=XLSX_TYPE, headers=_attachment(filename))
+    return _file("xlsx", background_above=current_app.config["EXPORT_IN_BACKGROUND_ABOVE"])
 
 
 @bp.route("/coverage.pdf")
 @roles_required(Role.HEAD, Role.HR, Role.ADMIN)
 def coverage_pdf():
     """The coverage report with the people overdue or due soon, to forward."""
+    return _file("pdf", background_above=None)
+
+
+def _file(file_format: str, *, background_above: int | None):
     department, roots, rows_for = _scope()
-    today = date.today()
-    due_soon_days = current_app.config["DUE_SOON_DAYS"]
-    body = exports.coverage_pdf(
-        services.coverage(
-            db.session,
-            departments=rows_for,
-            scope_roots=roots,
-            today=today,
-            due_soon_days=due_soon_days,
-            with_total=department is None,
-        ),
-        services.people(db.session, roots=roots, today=today, due_soon_days=due_soon_days),
-        scope_name=exports.scope_label(department, roots),
+    if background_above is not None:
+        later = _in_background(file_format, department, roots)
+        if later is not None:
+            return later
+    filename, body = background.export_content(
+        db.session,
+        department=department,
+        roots=roots,
+        rows_for=rows_for,
+        file_format=file_format,
+        today=date.today(),
+        due_soon_days=current_app.config["DUE_SOON_DAYS"],
         city_name=current_app.config["CITY_NAME"],
-        today=today,
     )
-    filename = background.export_filename(department, "pdf", today)
-    return Response(body, mimetype="application/pdf", headers=_attachment(filename))
+    return Response(body, mimetype=MIME_TYPES[file_format], headers=_attachment(filename))
 
 
 @bp.route("/exports/<token>")
@@ -178,8 +171,9 @@ def export_download(token: str):
     report = _own_report(token)
     if report.status != ReportStatus.DONE.value:
         abort(404)
-    mimetype = XLSX_TYPE if report.format == "xlsx" else "text/csv"
-    return Response(report.content, mimetype=mimetype, headers=_attachment(report.filename))
+    return Response(
+        report.content, mimetype=MIME_TYPES[report.format], headers=_attachment(report.filename)
+    )
 
 
 def _in_background(file_format: str, department, roots):

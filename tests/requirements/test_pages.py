@@ -165,6 +165,13 @@ def test_cli_writes_the_coverage_report(app, city, tmp_path):
     rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8-sig")), delimiter=";"))
     assert rows[0][1] == "Dezernat II"
     assert sorted(row[1] for row in rows[3:]) == ["Geschult0", "Geschult1", "Geschult2", "Offen"]
+    for file_format, magic in (("xlsx", b"PK"), ("pdf", b"%PDF")):
+        target = tmp_path / f"quote.{file_format}"
+        result = app.test_cli_runner().invoke(
+            args=["coverage-report", "--format", file_format, "-o", str(target)]
+        )
+        assert result.exit_code == 0, result.output
+        assert target.read_bytes().startswith(magic)
     bad = app.test_cli_runner().invoke(args=["coverage-report", "--department", "NOPE"])
     assert bad.exit_code != 0 and "NOPE" in bad.output
 
