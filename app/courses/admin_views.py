@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from app.auth.access import roles_required
 from app.auth.models import Role
+from app.core.forms import attach_errors
 from app.core.types import BERLIN
 from app.courses import bp
 from app.courses.forms import (
@@ -350,10 +351,4 @@ def _local_times(course_session: CourseSession):
 
 def _attach(form, error: CourseError) -> None:
     """Show a service's complaint next to the field it is about (or at the top)."""
-    fields = error.errors if isinstance(error, InvalidInput) else {"": explain(error)}
-    for name, message in fields.items():
-        field = getattr(form, name, None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, str(message)]
-        else:
-            flash(str(message), "error")
+    attach_errors(form, error.errors if isinstance(error, InvalidInput) else {"": explain(error)})

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.auth.access import roles_required
 from app.auth.models import Role
+from app.core.forms import attach_errors
 from app.courses.models import Course
 from app.extensions import db
 from app.main.forms import ActionOnlyForm
@@ -203,9 +204,4 @@ def _split(value: str | None) -> list[str]:
 
 
 def _attach(form, error: services.InvalidRequirement) -> None:
-    for name, message in error.errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, str(message)]
-        else:
-            flash(str(message), "error")
+    attach_errors(form, error.errors)
