@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from app.reports.services import TrendPoint
 
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 220, 44, 16, 16, 40
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 228, 44, 16, 24, 40
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,8 @@ def _totals(rows: list[CoverageRow], departments: Sequence[Department]) -> list[
         for d in departments
         if not any(o.id != d.id and d.path.startswith(o.path) for o in departments)
     }
+    if len(tops) < 2:  # one area: its own row is the total
+        return []
     totals: dict[int, list] = {}
     for row in rows:
         if row.department is not None and row.department.id in tops:
