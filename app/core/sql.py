@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Date
+from sqlalchemy import Date, Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -69,3 +69,41 @@ def _greatest_postgresql(element, compiler, **kw) -> str:
 def _greatest_sqlite(element, compiler, **kw) -> str:
     first, second = _args(element, compiler, **kw)
     return f"max({first}, {second})"
+
+
+class year_of(FunctionElement):  # noqa: N801
+    """The calendar year of a date, as an integer."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+class make_date(FunctionElement):  # noqa: N801
+    """``make_date(year, month, day)``."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(year_of)
+def _year_of_postgresql(element, compiler, **kw) -> str:
+    (day,) = _args(element, compiler, **kw)
+    return f"CAST(EXTRACT(YEAR FROM {day}) AS INTEGER)"
+
+
+@compiles(year_of, "sqlite")
+def _year_of_sqlite(element, compiler, **kw) -> str:
+    (day,) = _args(element, compiler, **kw)
+    return f"CAST(strftime('%Y', {day}) AS INTEGER)"
+
+
+@compiles(make_date)
+def _make_date_postgresql(element, compiler, **kw) -> str:
+    year, month, day = _args(element, compiler, **kw)
+    return f"make_date({year}, {month}, {day})"
+
+
+@compiles(make_date, "sqlite")
+def _make_date_sqlite(element, compiler, **kw) -> str:
+    year, month, day = _args(element, compiler, **kw)
+    return f"date(printf('%04d-%02d-%02d', {year}, {month}, {day}))"

@@ -38,6 +38,19 @@ class RequirementForm(FlaskForm):
         validators=[Optional(), NumberRange(min=1, max=600)],
         description=_l("Empty: once is enough, unless the course's completion expires."),
     )
+    renewal_window_days = IntegerField(
+        _l("Renewal window in days"),
+        validators=[Optional(), NumberRange(min=0, max=365)],
+        description=_l(
+            "Who renews this many days before the period ends keeps the full next period."
+        ),
+    )
+    cycle_day = IntegerField(
+        _l("Or: due every year on day"), validators=[Optional(), NumberRange(min=1, max=28)]
+    )
+    cycle_month = IntegerField(
+        _l("… of month"), validators=[Optional(), NumberRange(min=1, max=12)]
+    )
     active = BooleanField(_l("Active"), default=True)
 
 

@@ -40,6 +40,15 @@ class Requirement(db.Model):
         ),
         CheckConstraint("grace_days IS NULL OR grace_days >= 0", name="grace_not_negative"),
         CheckConstraint("renewal_months IS NULL OR renewal_months > 0", name="renewal_positive"),
+        CheckConstraint(
+            "renewal_window_days IS NULL OR renewal_window_days >= 0", name="window_not_negative"
+        ),
+        CheckConstraint("(cycle_month IS NULL) = (cycle_day IS NULL)", name="cycle_month_and_day"),
+        CheckConstraint(
+            "cycle_month IS NULL OR (cycle_month BETWEEN 1 AND 12 AND cycle_day BETWEEN 1 AND 28)",
+            name="cycle_date_valid",
+        ),
+        CheckConstraint("cycle_month IS NULL OR renewal_months IS NULL", name="one_renewal_kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +61,13 @@ class Requirement(db.Model):
     #: A completion counts for this many months (besides the course's own validity);
     #: None: once is enough (unless the course's completion expires).
     renewal_months: Mapped[int | None]
+    #: Renewing this many days before the period ends does not shorten the next period: it
+    #: starts when the old one ends (with ``renewal_months``).
+    renewal_window_days: Mapped[int | None]
+    #: Instead of ``renewal_months``: a fixed yearly cycle, due every year on this day and
+    #: month; a completion counts until the cycle day a year after the next one.
+    cycle_month: Mapped[int | None]
+    cycle_day: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -45,6 +45,9 @@ class RequirementData:
     first_due_date: date | None = None
     grace_days: int | None = None
     renewal_months: int | None = None
+    renewal_window_days: int | None = None
+    cycle_month: int | None = None
+    cycle_day: int | None = None
     description: str = ""
     active: bool = True
     extra_errors: dict[str, str] = field(default_factory=dict)
@@ -71,6 +74,16 @@ def save_requirement(
         errors["grace_days"] = _l("The number of days cannot be negative.")
     if data.renewal_months is not None and data.renewal_months < 1:
         errors["renewal_months"] = _l("Leave empty for no renewal, or give months.")
+    if (data.cycle_month is None) != (data.cycle_day is None):
+        errors["cycle_day"] = _l("A yearly cycle needs both a day and a month.")
+    elif data.cycle_month is not None and data.renewal_months is not None:
+        errors["cycle_day"] = _l("Renew either every few months or on a yearly day, not both.")
+    elif data.cycle_month is not None and not (
+        1 <= data.cycle_day <= 28 and 1 <= data.cycle_month <= 12
+    ):
+        errors["cycle_day"] = _l("Choose a day from 1 to 28 and a month from 1 to 12.")
+    if data.renewal_window_days is not None and data.renewal_months is None:
+        errors["renewal_window_days"] = _l("A renewal window needs a renewal in months.")
     if errors:
         raise InvalidRequirement(errors)
     if requirement is None:
@@ -82,6 +95,9 @@ def save_requirement(
     requirement.first_due_date = data.first_due_date
     requirement.grace_days = data.grace_days
     requirement.renewal_months = data.renewal_months
+    requirement.renewal_window_days = data.renewal_window_days
+    requirement.cycle_month = data.cycle_month
+    requirement.cycle_day = data.cycle_day
     requirement.active = data.active
     requirement.audience = _audience(data)
     db_session.flush()

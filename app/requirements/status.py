@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from app.core.sql import add_days, add_months, greatest
+from app.core.sql import add_days, add_months, greatest, make_date, year_of
 from app.courses.models import Completion
 from app.requirements.models import (
     AudienceKind,
@@ -199,33 +199,73 @@ def _best_completions(
     """Per (employee, requirement): the last day its best completion counts (only for the
     people asked about: one employee's page must not aggregate the whole city's history)."""
     requirement = Requirement.__table__
-    own_end = func.coalesce(Completion.valid_until, literal(FOREVER, Date))
-    renewal_end = add_days(add_months(Completion.completed_on, requirement.c.renewal_months), -1)
-    counts_until = case(
-        (requirement.c.renewal_months.is_(None), own_end),
-        (renewal_end < own_end, renewal_end),
-        else_=own_end,
-    )
-    query = (
+    history = (
         select(
             Completion.employee_id,
             requirement_courses.c.requirement_id,
-            type_coerce(func.max(counts_until), Date).label("valid_until"),
+            Completion.completed_on,
+            Completion.valid_until,
+            requirement.c.renewal_months,
+            requirement.c.renewal_window_days,
+            requirement.c.cycle_month,
+            requirement.c.cycle_day,
+            func.lag(Completion.completed_on)
+            .over(
+                partition_by=(Completion.employee_id, requirement_courses.c.requirement_id),
+                order_by=Completion.completed_on,
+            )
+            .label("previous"),
         )
         .join(requirement_courses, requirement_courses.c.course_id == Completion.course_id)
         .join(requirement, requirement.c.id == requirement_courses.c.requirement_id)
-        .group_by(Completion.employee_id, requirement_courses.c.requirement_id)
     )
     if requirement_id is not None:
-        query = query.where(requirement_courses.c.requirement_id == requirement_id)
+        history = history.where(requirement_courses.c.requirement_id == requirement_id)
     if employee_id is not None:
-        query = query.where(Completion.employee_id == employee_id)
+        history = history.where(Completion.employee_id == employee_id)
     elif roots is not None:
-        query = query.where(
+        history = history.where(
             Completion.employee_id.in_(
                 select(Employee.id)
                 .join(Department, Department.id == Employee.department_id)
                 .where(subtree_condition(roots))
             )
         )
-    return query
+    h = history.subquery("history")
+    own_end = func.coalesce(h.c.valid_until, literal(FOREVER, Date))
+    period_end = _period_end(h)
+    counts_until = case(
+        (period_end.is_(None), own_end),
+        (period_end < own_end, period_end),
+        else_=own_end,
+    )
+    return select(
+        h.c.employee_id,
+        h.c.requirement_id,
+        type_coerce(func.max(counts_until), Date).label("valid_until"),
+    ).group_by(h.c.employee_id, h.c.requirement_id)
+
+
+def _period_end(h):
+    """When a completion's renewal period ends: months after it (or, renewed inside the window
+    before the previous period ended, months after that end), or the yearly cycle day a year
+    after the next one; None without renewal."""
+    months = h.c.renewal_months
+    previous_end = add_days(add_months(h.c.previous, months), -1)
+    early_renewal = and_(
+        h.c.renewal_window_days.is_not(None),
+        h.c.previous.is_not(None),
+        h.c.completed_on <= previous_end,
+        h.c.completed_on >= add_days(previous_end, -h.c.renewal_window_days),
+    )
+    cycle_this_year = make_date(year_of(h.c.completed_on), h.c.cycle_month, h.c.cycle_day)
+    next_cycle_day = case(
+        (h.c.completed_on <= cycle_this_year, cycle_this_year),
+        else_=add_months(cycle_this_year, 12),
+    )
+    return case(
+        (h.c.cycle_month.is_not(None), add_months(next_cycle_day, 12)),
+        (months.is_(None), None),
+        (early_renewal, add_days(add_months(add_days(previous_end, 1), months), -1)),
+        else_=add_days(add_months(h.c.completed_on, months), -1),
+    )

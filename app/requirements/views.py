@@ -163,6 +163,9 @@ def _requirement_data(form: RequirementForm, courses) -> services.RequirementDat
         first_due_date=form.first_due_date.data,
         grace_days=form.grace_days.data,
         renewal_months=form.renewal_months.data,
+        renewal_window_days=form.renewal_window_days.data,
+        cycle_month=form.cycle_month.data,
+        cycle_day=form.cycle_day.data,
         active=form.active.data,
         extra_errors=errors,
     )
@@ -194,6 +197,9 @@ def _form_values(requirement: Requirement | None):
         first_due_date = requirement.first_due_date
         grace_days = requirement.grace_days
         renewal_months = requirement.renewal_months
+        renewal_window_days = requirement.renewal_window_days
+        cycle_month = requirement.cycle_month
+        cycle_day = requirement.cycle_day
         active = requirement.active
 
     return Values()

@@ -257,3 +257,24 @@ def test_pdf_report_for_a_head_names_the_people(client, login, make, city):
     assert "Kovačević-Yılmaz, Çağla" in text
     assert "Überfällig0" in text and "Geschult0" not in text
     assert client.get("/reports/coverage.pdf", query_string={"department": "D2"}).status_code == 403
+
+
+def test_requirement_with_a_yearly_cycle_and_refused_combinations(client, login, make, city, db):
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    login("hr@stadt.example")
+    form = {
+        "csrf_token": csrf_token(client, "/requirements/new"),
+        "name": "Jährlich",
+        "courses": [str(city["course"].id)],
+        "everyone": "y",
+        "first_due_date": "2027-03-31",
+        "renewal_months": "12",
+        "cycle_day": "28",
+        "cycle_month": "3",
+    }
+    page = client.post("/requirements/new", data=form).get_data(as_text=True)
+    assert "nicht beides" in page
+    del form["renewal_months"]
+    assert client.post("/requirements/new", data=form).status_code == 302
+    saved = db.session.scalar(select(Requirement).where(Requirement.name == "Jährlich"))
+    assert (saved.cycle_day, saved.cycle_month, saved.renewal_months) == (28, 3, None)

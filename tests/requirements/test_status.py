@@ -167,3 +167,54 @@ def test_no_completion_rows_are_touched(db, make, requirement, course):
     complete(db, person, course, date(2025, 1, 10))
     statuses(db)
     assert len(db.session.scalars(select(Completion)).all()) == 1
+
+
+@pytest.fixture
+def renewing(db, course):
+    rule = Requirement(
+        name="Erneuerung",
+        first_due_date=date(2024, 1, 1),
+        renewal_months=24,
+        renewal_window_days=60,
+        courses=[course],
+    )
+    rule.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+    db.session.add(rule)
+    db.session.commit()
+    return rule
+
+
+def test_renewing_inside_the_window_does_not_shorten_the_next_period(db, make, renewing, course):
+    early = make.employee(entry_date=date(2015, 1, 1))
+    complete(db, early, course, date(2024, 1, 10), valid_until=None)  # period ends 2026-01-09
+    complete(db, early, course, date(2025, 12, 1), valid_until=None)  # 39 days early
+    assert statuses(db, requirement_id=renewing.id)[early.id] == ("compliant", date(2028, 1, 9))
+
+
+def test_renewing_before_the_window_starts_a_new_period(db, make, renewing, course):
+    eager = make.employee(entry_date=date(2015, 1, 1))
+    complete(db, eager, course, date(2024, 1, 10), valid_until=None)
+    complete(db, eager, course, date(2025, 6, 1), valid_until=None)  # 222 days early
+    assert statuses(db, requirement_id=renewing.id)[eager.id] == ("compliant", date(2027, 5, 31))
+
+
+def test_fixed_yearly_cycle(db, make, course):
+    yearly = Requirement(
+        name="Jährlich",
+        first_due_date=date(2026, 3, 31),
+        cycle_month=3,
+        cycle_day=31 - 3,
+        courses=[course],
+    )  # due every 28 March
+    yearly.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+    db.session.add(yearly)
+    db.session.commit()
+    before, after = make.employee(), make.employee()
+    complete(db, before, course, date(2026, 3, 10), valid_until=None)
+    complete(db, after, course, date(2026, 4, 5), valid_until=None)
+    found = statuses(db, requirement_id=yearly.id)
+    assert found[before.id] == ("compliant", date(2027, 3, 28))
+    assert found[after.id] == ("compliant", date(2028, 3, 28))
+    assert statuses(db, today=date(2027, 3, 29), requirement_id=yearly.id)[before.id][0] == (
+        "overdue"
+    )
