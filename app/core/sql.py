@@ -107,3 +107,22 @@ def _make_date_postgresql(element, compiler, **kw) -> str:
 def _make_date_sqlite(element, compiler, **kw) -> str:
     year, month, day = _args(element, compiler, **kw)
     return f"date(printf('%04d-%02d-%02d', {year}, {month}, {day}))"
+
+
+class least(FunctionElement):  # noqa: N801
+    """The earlier of two dates (both must be non-NULL)."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(least)
+def _least_postgresql(element, compiler, **kw) -> str:
+    first, second = _args(element, compiler, **kw)
+    return f"LEAST({first}, {second})"
+
+
+@compiles(least, "sqlite")
+def _least_sqlite(element, compiler, **kw) -> str:
+    first, second = _args(element, compiler, **kw)
+    return f"min({first}, {second})"

@@ -54,3 +54,44 @@ def trend_chart(points: Sequence[TrendPoint]) -> LineChart | None:
         grid=grid,
         baseline=TOP + inner_height,
     )
+
+
+@dataclass(frozen=True)
+class Bar:
+    y: float
+    width: float
+    label: str
+    value: float
+
+
+@dataclass(frozen=True)
+class BarChart:
+    width: int
+    height: int
+    label_width: int
+    bar_area: int
+    bars: list[Bar]
+
+
+def coverage_bars(rows) -> BarChart | None:
+    """Coverage per department as horizontal bars, each with its name and value written out."""
+    shown = [r for r in rows if r.department is not None and r.coverage_percent is not None]
+    if len(shown) < 2:
+        return None
+    label_width, bar_area, row_height = 220, 360, 26
+    bars = [
+        Bar(
+            y=n * row_height + 4,
+            width=round(bar_area * r.coverage_percent / 100, 1),
+            label=r.department.name,
+            value=r.coverage_percent,
+        )
+        for n, r in enumerate(shown)
+    ]
+    return BarChart(
+        width=label_width + bar_area + 70,
+        height=len(bars) * row_height + 8,
+        label_width=label_width,
+        bar_area=bar_area,
+        bars=bars,
+    )

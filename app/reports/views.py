@@ -22,7 +22,7 @@ from app.auth.models import Role
 from app.auth.services import may_see_department
 from app.extensions import db
 from app.reports import background, bp, exports, services
-from app.reports.charts import trend_chart
+from app.reports.charts import coverage_bars, trend_chart
 from app.reports.models import ReportFile, ReportStatus
 from app.reports.tasks import build_export
 from app.requirements.models import Requirement
@@ -63,6 +63,7 @@ def coverage():
         by_requirement=by_requirement,
         trends=trends,
         charts={rid: trend_chart(points) for rid, points in trends.items()},
+        bars={r.id: coverage_bars(rows) for r, rows in by_requirement.items()},
         trend_of=trend_of,
         today=date.today(),
     )

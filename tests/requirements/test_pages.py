@@ -209,6 +209,7 @@ def test_monthly_snapshots_feed_the_trend_chart(client, login, make, city, db):
     page = client.get("/reports/coverage").get_data(as_text=True)
     assert "<svg" in page and "<polyline" in page
     assert "01/26: " in page  # the values are in the chart's description for screen readers
+    assert "Dezernat II: 75 %" in page  # the bar chart by department, described the same way
 
 
 def test_large_export_is_built_in_the_background(
