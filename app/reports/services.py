@@ -54,9 +54,20 @@ def coverage(
     with_total: bool = True,
 ) -> list[CoverageRow]:
     """Coverage of each given department (with everything below it) per requirement, plus a
-    total over the scope; one aggregate query each."""
+    total over the scope, in one query.
+
+    People are counted per own department first, then those few thousand sums are rolled up
+    the tree: joining every person's row to the departments above it would cost far more."""
     rows = status_query(today=today, due_soon_days=due_soon_days, roots=scope_roots).subquery()
-    measures = _measures(rows)
+    per_department = (
+        select(
+            rows.c.department_id,
+            rows.c.requirement_id,
+            *(measure.label(name) for name, measure in zip(MEASURES, _measures(rows), strict=True)),
+        )
+        .group_by(rows.c.department_id, rows.c.requirement_id)
+        .subquery("per_department")
+    )
     requirements = {r.id: r for r in db_session.scalars(select(Requirement))}
     result: list[CoverageRow] = []
     if departments:
@@ -64,15 +75,25 @@ def coverage(
         target = aliased(Department)
         by_id = {d.id: d for d in departments}
         query = (
-            select(target.id, rows.c.requirement_id, *measures)
-            .select_from(rows)
-            .join(member, member.id == rows.c.department_id)
+            select(
+                target.id,
+                per_department.c.requirement_id,
+                *(func.sum(per_department.c[name]) for name in MEASURES),
+            )
+            .select_from(per_department)
+            .join(member, member.id == per_department.c.department_id)
             .join(target, member.path.like(target.path + "%"))
             .where(target.id.in_(list(by_id)))
-            .group_by(target.id, rows.c.requirement_id)
+            .group_by(target.id, per_department.c.requirement_id)
         )
         for department_id, requirement_id, *numbers in db_session.execute(query):
-            result.append(CoverageRow(by_id[department_id], requirements[requirement_id], *numbers))
+            result.append(
+                CoverageRow(
+                    by_id[department_id],
+                    requirements[requirement_id],
+                    *(int(n or 0) for n in numbers),  # PostgreSQL sums to NUMERIC
+                )
+            )
     if with_total:
         result += _totals(result, departments)
     order = {d.id: n for n, d in enumerate(departments)}
@@ -161,6 +182,10 @@ def _numbers(row: CoverageRow) -> tuple[int, ...]:
         row.exempt,
         row.covered,
     )
+
+
+#: The counts of a coverage row, in the order of CoverageRow's fields.
+MEASURES = ("in_scope", "compliant", "due_soon", "overdue", "pending", "exempt", "covered")
 
 
 def _measures(rows):
