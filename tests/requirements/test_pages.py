@@ -279,3 +279,21 @@ def test_requirement_with_a_yearly_cycle_and_refused_combinations(client, login,
     assert client.post("/requirements/new", data=form).status_code == 302
     saved = db.session.scalar(select(Requirement).where(Requirement.name == "Jährlich"))
     assert (saved.cycle_day, saved.cycle_month, saved.renewal_months) == (28, 3, None)
+
+
+def test_employee_enrols_from_their_requirements_in_one_click(client, login, make, city, db):
+    import re
+
+    from app.courses.models import Enrolment
+
+    person = make.employee(city["kita"], first_name="Aylin")
+    make.user("aylin@stadt.example", employee=person)
+    course_session = make.course_session(city["course"], starts_in=timedelta(days=10))
+    login("aylin@stadt.example")
+    page = client.get("/").get_data(as_text=True)
+    action = f"/courses/sessions/{course_session.id}/enrol"
+    assert f'action="{action}"' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post(action, data={"csrf_token": token})
+    assert response.status_code == 302
+    assert db.session.scalar(select(Enrolment.status)) == "booked"
