@@ -38,36 +38,30 @@ LOCAL_TIME_FIELDS = ("starts_at", "ends_at", "enrolment_deadline", "cancellation
 @bp.route("/course/new", methods=["GET", "POST"])
 @roles_required(Role.HR)
 def create_course():
-    form = CourseForm()
-    if form.validate_on_submit():
-        try:
-            found = catalogue.create_course(db.session, data=_course_data(form), actor=current_user)
-        except InvalidInput as error:
-            db.session.rollback()
-            _attach(form, error)
-        else:
-            db.session.commit()
-            flash(_("Course saved."), "success")
-            return redirect(url_for("courses.course", course_id=found.id))
-    return render_template("courses/course_form.html", form=form, course=None)
+    return _course_form(None)
 
 
 @bp.route("/course/<int:course_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.HR)
 def edit_course(course_id: int):
-    found = db.session.get(Course, course_id) or abort(404)
-    form = CourseForm(obj=found)
+    return _course_form(db.session.get(Course, course_id) or abort(404))
+
+
+def _course_form(course: Course | None):
+    form = CourseForm(obj=course)
     if form.validate_on_submit():
         try:
-            catalogue.update_course(db.session, found, data=_course_data(form), actor=current_user)
+            saved = catalogue.save_course(
+                db.session, data=_course_data(form), actor=current_user, course=course
+            )
         except InvalidInput as error:
             db.session.rollback()
             _attach(form, error)
         else:
             db.session.commit()
             flash(_("Course saved."), "success")
-            return redirect(url_for("courses.course", course_id=found.id))
-    return render_template("courses/course_form.html", form=form, course=found)
+            return redirect(url_for("courses.course", course_id=saved.id))
+    return render_template("courses/course_form.html", form=form, course=course)
 
 
 @bp.route("/course/<int:course_id>/archive", methods=["POST"])

@@ -26,13 +26,13 @@ def test_create_course_and_refuse_a_duplicate_code(db, hr, staff_user):
     data = catalogue.CourseData(
         code="IKK-BS", title="Interkulturelle Kompetenz", validity_months=36
     )
-    catalogue.create_course(db.session, data=data, actor=hr)
+    catalogue.save_course(db.session, data=data, actor=hr)
     db.session.commit()
     with pytest.raises(InvalidInput) as refused:
-        catalogue.create_course(db.session, data=data, actor=hr)
+        catalogue.save_course(db.session, data=data, actor=hr)
     assert "code" in refused.value.errors
     with pytest.raises(NotAllowed):
-        catalogue.create_course(db.session, data=data, actor=staff_user)
+        catalogue.save_course(db.session, data=data, actor=staff_user)
 
 
 @pytest.mark.parametrize(

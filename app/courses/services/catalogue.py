@@ -55,20 +55,15 @@ class SessionData:
     notes: str = ""
 
 
-def create_course(db_session: Session, *, data: CourseData, actor: User) -> Course:
-    """Add a course to the catalogue."""
-    _require_hr(actor)
-    _check_course(db_session, data, course=None)
-    course = Course(**data.__dict__)
-    db_session.add(course)
-    db_session.flush()
-    return course
-
-
-def update_course(db_session: Session, course: Course, *, data: CourseData, actor: User) -> Course:
-    """Change a course; completions already given keep their dates."""
+def save_course(
+    db_session: Session, *, data: CourseData, actor: User, course: Course | None = None
+) -> Course:
+    """Add a course to the catalogue, or change one (completions given keep their dates)."""
     _require_hr(actor)
     _check_course(db_session, data, course=course)
+    if course is None:
+        course = Course()
+        db_session.add(course)
     for name, value in data.__dict__.items():
         setattr(course, name, value)
     db_session.flush()
