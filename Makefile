@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := app:create_app
 
-.PHONY: run test lint format translations extract-messages migrate seed worker beat bench faults clean
+.PHONY: run test lint format translations chromium extract-messages migrate seed worker beat bench faults clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,9 +34,18 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
+chromium:
+	@test -x /usr/bin/chromium || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@test -x /usr/bin/chromium || { echo "chromium is missing and could not be installed" >&2; exit 1; }
+
 # The suite runs on SQLite with in-process tasks; when TEST_DATABASE_URL / TEST_REDIS_URL are
 # set (as .ci/run does) it runs a second time on PostgreSQL with a real Celery worker on Redis.
-test: lint translations
+test: lint translations chromium
 	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(BIN)/python -m pytest -q; \
 		status=$$?; [ $$status -eq 5 ] && echo "pytest collected no tests" >&2; [ $$status -eq 0 ]
 	@if [ -n "$$TEST_DATABASE_URL$$TEST_REDIS_URL" ]; then \
