@@ -50,17 +50,23 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server, db):
+    # Reading an attribute after a commit would open a transaction, and on SQLite an open
+    # transaction holds the lock the served app needs: keep committed objects as they are.
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     context = browser.new_context(base_url=live_server, accept_downloads=True)
     opened = context.new_page()
     yield opened
     context.close()
+    session.expire_on_commit = expire_on_commit
 
 
 @pytest.fixture
-def log_in(page):
+def log_in(page, db):
     """Log in through the form as a person would, reading labels, not ids."""
 
     def _log_in(email: str, password: str):
+        db.session.commit()  # the test's own transaction must not hold the database
         page.goto("/auth/login")
         page.get_by_label("E-Mail-Adresse").fill(email)
         page.get_by_label("Passwort").fill(password)

@@ -88,3 +88,78 @@ def test_main_pages_have_no_accessibility_violations(page, log_in, db, make):
 
 
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
+    from app.auth.models import Role
+
+    course_session = overdue_employee(db, make)
+    office = make.department("D2", name="Dezernat II")
+    make.user("hr@stadt.example", roles=(Role.HR, Role.ADMIN), with_employee=False)
+    make.user("leitung@stadt.example", roles=(Role.EMPLOYEE, Role.HEAD), heads=(office,))
+    axe = Axe()
+    visits = {
+        "hr@stadt.example": [
+            "/reports/coverage",
+            "/requirements/",
+            "/requirements/new",
+            f"/courses/sessions/{course_session.id}",
+            f"/courses/sessions/{course_session.id}/book",
+            "/courses/course/new",
+            "/staff/employees",
+            "/staff/departments",
+            "/notifications/outbox",
+            "/auth/users",
+            "/auth/users/new",
+            "/status",
+        ],
+        "leitung@stadt.example": ["/", "/reports/coverage", "/staff/departments"],
+    }
+    problems = {}
+    for email, paths in visits.items():
+        for language in ("Deutsch", "English"):
+            page.context.clear_cookies()
+            log_in(email, DEFAULT_PASSWORD)
+            page.get_by_role("button", name=language).click()
+            for path in paths:
+                page.goto(path)
+                result = axe.run(page, options=WCAG_AA)
+                if result.violations_count:
+                    problems[(email, language, path)] = [
+                        (v["id"], v["nodes"][0]["target"]) for v in result.response["violations"]
+                    ]
+    assert problems == {}
+
+
+def test_full_session_waiting_list_then_seat(page, log_in, browser, live_server, db, make):
+    course_session = overdue_employee(db, make)  # one seat
+    from app.courses.services import enrolment
+
+    colleague = make.employee(first_name="Jonas")
+    hr = make.user(
+        "hr@stadt.example",
+        roles=(__import__("app.auth.models").auth.models.Role.HR,),
+        with_employee=False,
+    )
+    booked = enrolment.enrol(
+        db.session, employee=colleague, course_session=course_session, actor=hr
+    )
+    db.session.commit()
+    log_in("aylin@stadt.example", DEFAULT_PASSWORD)
+    page.goto(f"/courses/sessions/{course_session.id}")
+    page.get_by_role("button", name="Auf die Warteliste setzen").click()
+    expect(page.get_by_role("status")).to_contain_text("Platz 1 der Warteliste")
+    enrolment.cancel_enrolment(db.session, enrolment=booked, actor=hr)  # Jonas cancels
+    db.session.commit()
+    page.reload()
+    expect(page.get_by_role("region", name="Meine Anmeldung")).to_contain_text("gebucht")
+
+
+def test_phone_width_has_no_sideways_scrolling(page, log_in, db, make):
+    overdue_employee(db, make)
+    page.set_viewport_size({"width": 360, "height": 740})
+    log_in("aylin@stadt.example", DEFAULT_PASSWORD)
+    for path in ("/", "/courses/", "/courses/mine"):
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, path
