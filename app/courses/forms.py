@@ -40,10 +40,14 @@ class CourseForm(FlaskForm):
     format = SelectField(_l("Format"), choices=_choices(FORMAT_LABELS))
     language = SelectField(_l("Language"), choices=_choices(LANGUAGE_LABELS))
     duration_minutes = IntegerField(
-        _l("Duration in minutes"), validators=[DataRequired(), NumberRange(min=1, max=10000)]
+        _l("Duration in minutes"),
+        default=180,
+        validators=[DataRequired(), NumberRange(min=1, max=10000)],
     )
     default_capacity = IntegerField(
-        _l("Default capacity"), validators=[DataRequired(), NumberRange(min=1, max=10000)]
+        _l("Default capacity"),
+        default=16,
+        validators=[DataRequired(), NumberRange(min=1, max=10000)],
     )
     trainer = StringField(_l("Trainer(s)"), validators=[Optional(), Length(max=200)])
     validity_months = IntegerField(

@@ -163,3 +163,146 @@ def test_phone_width_has_no_sideways_scrolling(page, log_in, db, make):
         page.goto(path)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, path
+
+
+def test_hr_schedules_books_a_department_marks_attendance_and_coverage_rises(
+    page, log_in, db, make
+):
+    from app.auth.models import Role
+
+    kita = make.department("KITA", name="Kita Buchenbusch")
+    old_course = make.course("ALT", title="Alte Schulung")
+    rule = Requirement(
+        name="Elternarbeit", first_due_date=date.today() - timedelta(days=5), courses=[old_course]
+    )
+    rule.audience = [AudienceRule(kind=AudienceKind.DEPARTMENT.value, department=kita)]
+    db.session.add(rule)
+    db.session.commit()
+    for n in range(2):
+        make.employee(kita, last_name=f"Erzieherin{n}")
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    log_in("hr@stadt.example", DEFAULT_PASSWORD)
+
+    page.get_by_role("link", name="Schulungen und Termine").click()
+    page.get_by_role("link", name="Neue Schulung").click()
+    page.get_by_label("Kürzel").fill("ELT-MIG")
+    page.get_by_label("Titel").fill("Elternarbeit mit zugewanderten Familien")
+    page.get_by_label("Gültigkeit in Monaten").fill("36")
+    page.get_by_role("button", name="Speichern").click()
+    page.get_by_role("link", name="Neuer Termin").click()
+    start = date.today() + timedelta(days=7)
+    page.get_by_label("Beginn", exact=True).fill(f"{start.isoformat()}T09:00")
+    page.get_by_label("Ende", exact=True).fill(f"{start.isoformat()}T12:30")
+    page.get_by_role("button", name="Speichern").click()
+    expect(page.get_by_role("status")).to_contain_text("Der Termin wurde gespeichert")
+    session_url = page.url
+
+    page.get_by_role("link", name="Personen anmelden").click()
+    page.get_by_label("Organisationseinheit (einschließlich aller Untereinheiten)").select_option(
+        label="Kita Buchenbusch"
+    )
+    page.get_by_role("button", name="Personen anzeigen").click()
+    page.get_by_role("button", name="Ausgewählte Personen anmelden").click()
+    expect(page.get_by_role("status")).to_contain_text("2 gebucht")
+
+    # The requirement accepts the new course too.
+    page.get_by_role("link", name="Pflichtschulungen").click()
+    page.get_by_role("link", name="Elternarbeit", exact=True).click()
+    page.get_by_label("Elternarbeit mit zugewanderten Familien").check()
+    page.get_by_role("button", name="Speichern").click()
+
+    page.get_by_role("link", name="Schulungsquote").click()
+    kita_row = page.get_by_role("row", name="Kita Buchenbusch")
+    expect(kita_row).to_contain_text("0 %")
+
+    # The date has taken place.
+    course_session = db.session.scalar(select(CourseSession).where(CourseSession.capacity > 0))
+    course_session.starts_at -= timedelta(days=8)
+    course_session.ends_at -= timedelta(days=8)
+    db.session.commit()
+    page.goto(session_url)
+    page.get_by_role("link", name="Anwesenheit erfassen").click()
+    page.get_by_role("button", name="Anwesenheit speichern").click()  # all marked attended
+    expect(page.get_by_role("status")).to_contain_text("Anwesenheit wurde gespeichert")
+    page.get_by_role("link", name="Schulungsquote").click()
+    expect(page.get_by_role("row", name="Kita Buchenbusch")).to_contain_text("100 %")
+
+
+def test_head_sees_own_area_drills_down_and_exports_matching_numbers(page, log_in, db, make):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from app.auth.models import Role
+    from app.courses.models import Completion
+
+    care = make.department("KB", name="Kinderbetreuung")
+    kita = make.department("KB-1", name="Kita Zeppelinheim", parent=care)
+    other = make.department("BA", name="Bürgeramt")
+    course = make.course("ELT", title="Elternarbeit")
+    rule = Requirement(
+        name="Basis", first_due_date=date.today() - timedelta(days=10), courses=[course]
+    )
+    rule.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+    db.session.add(rule)
+    trained = make.employee(kita, last_name="Geschult")
+    make.employee(kita, last_name="Überfällig")
+    make.employee(other, last_name="Anderswo")
+    db.session.add(
+        Completion(
+            employee=trained,
+            course=course,
+            completed_on=date.today() - timedelta(days=3),
+            valid_until=None,
+        )
+    )
+    make.user("leitung@stadt.example", roles=(Role.EMPLOYEE, Role.HEAD), heads=(care,))
+    log_in("leitung@stadt.example", DEFAULT_PASSWORD)
+
+    page.get_by_role("link", name="Schulungsquote").click()
+    expect(page.get_by_role("main")).not_to_contain_text("Bürgeramt")
+    row = page.get_by_role("row", name="Kinderbetreuung")
+    expect(row).to_contain_text("50 %")
+    row.get_by_role("link", name="1").first.click()  # the overdue count
+    expect(page.get_by_role("main")).to_contain_text("Überfällig")
+    expect(page.get_by_role("main")).not_to_contain_text("Geschult")
+    page.get_by_role("link", name="Zurück").click()
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Alle Personen exportieren (CSV)").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))[3:]
+    assert sorted((r[1], r[5]) for r in rows) == [
+        ("Geschult", "erfüllt"),
+        ("Überfällig", "überfällig"),
+    ]
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Als Excel-Datei exportieren (XLSX)").click()
+    workbook = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()), read_only=True)
+    summary = list(workbook["Schulungsquote"].iter_rows(values_only=True))
+    kb = next(r for r in summary[3:] if r[1] == "Kinderbetreuung")
+    assert (kb[2], kb[3], kb[5], kb[8]) == (2, 1, 1, 50.0)  # in scope, compliant, overdue, %
+
+
+def test_keyboard_only_booking_with_visible_focus(page, log_in, db, make):
+    overdue_employee(db, make)
+    log_in("aylin@stadt.example", DEFAULT_PASSWORD)
+    page.goto("/")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Zum Inhalt springen")).to_be_focused()
+    page.keyboard.press("Enter")
+    # Tab through the page until the booking button of the overdue training has the focus.
+    button = page.get_by_role("region", name="Meine Pflichtschulungen").get_by_role(
+        "button", name="Anmelden"
+    )
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if button.evaluate("element => element === document.activeElement"):
+            break
+    expect(button).to_be_focused()
+    outline = button.evaluate("element => getComputedStyle(element).outlineStyle")
+    assert outline != "none"  # the focus is visible
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Sie sind angemeldet")
