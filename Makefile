@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := app:create_app
 
-.PHONY: run test lint format translations chromium extract-messages migrate seed worker beat bench faults clean
+.PHONY: run test screenshots lint format translations chromium extract-messages migrate seed worker beat bench faults clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ bench: translations
 # Fault scenarios of the outbox (worker killed, SMTP down, Redis down); see docs/benchmarks.md.
 faults: translations
 	$(BIN)/python bench/outbox_faults.py --batch 1000
+
+# The pictures in the README, from a fresh demo city (needs Chromium, see `make chromium`).
+screenshots: translations chromium
+	$(BIN)/python docs/screenshots.py
 
 extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .

@@ -111,13 +111,13 @@ def scope_for(
 ) -> tuple[list[Department] | None, list[Department]]:
     """(roots to compute over, departments to show as rows) of a report for ``user``: a chosen
     department and its children, else the user's whole scope (HR: the city's top departments;
-    a head: the departments they head)."""
+    a head: the departments they head, each with its children)."""
     if department is not None:
         return [department], [department, *department.children]
     scope = department_scope(user)
     if scope is None:
         return None, list_roots(db_session)
-    return scope, list(scope)
+    return scope, [shown for root in scope for shown in (root, *root.children)]
 
 
 def people(
