@@ -137,6 +137,8 @@ class Config:
     LANGUAGES = ("de", "en")
 
     CITY_NAME = os.environ.get("CITY_NAME", "Stadt Neu-Isenburg")
+    #: The city's logo, a file under app/static/ (an SVG or PNG, shown 32 px high).
+    CITY_LOGO = os.environ.get("CITY_LOGO", "img/logo.svg")
     #: Exports of more people than this are built in the background, with a progress bar.
     EXPORT_IN_BACKGROUND_ABOVE = _env_int("EXPORT_IN_BACKGROUND_ABOVE", 3000)
     #: A requirement counts as "due soon" this many days before its due date.

@@ -33,6 +33,7 @@ def _inject_layout() -> dict:
         "language_form": LanguageForm(),
         "languages": LANGUAGES,
         "city_name": current_app.config["CITY_NAME"],
+        "city_logo": current_app.config["CITY_LOGO"],
         "get_locale": get_locale,
         "Role": Role,
     }

@@ -165,6 +165,30 @@ def test_phone_width_has_no_sideways_scrolling(page, log_in, db, make):
         assert overflow <= 0, path
 
 
+def test_200_percent_zoom_keeps_everything_reachable(browser, live_server, db, make):
+    """A 1280 px screen at 200 % zoom lays out like 640 CSS pixels at twice the density."""
+    overdue_employee(db, make)
+    db.session.commit()
+    context = browser.new_context(
+        base_url=live_server, viewport={"width": 640, "height": 400}, device_scale_factor=2
+    )
+    zoomed = context.new_page()
+    zoomed.goto("/auth/login")
+    zoomed.get_by_label("E-Mail-Adresse").fill("aylin@stadt.example")
+    zoomed.get_by_label("Passwort").fill(DEFAULT_PASSWORD)
+    zoomed.get_by_role("button", name="Anmelden").click()
+    for path in ("/", "/courses/", "/requirements/mine"):
+        zoomed.goto(path)
+        overflow = zoomed.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, path
+        expect(
+            zoomed.get_by_role("link", name="Abmelden").or_(
+                zoomed.get_by_role("button", name="Abmelden")
+            )
+        ).to_be_visible()
+    context.close()
+
+
 def test_hr_schedules_books_a_department_marks_attendance_and_coverage_rises(
     page, log_in, db, make
 ):
