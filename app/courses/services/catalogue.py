@@ -148,10 +148,6 @@ def cancel_session(
     return released
 
 
-def find_course(db_session: Session, course_id: int) -> Course | None:
-    return db_session.get(Course, course_id)
-
-
 # --- helpers ---------------------------------------------------------------------------------
 
 
