@@ -84,6 +84,23 @@ def test_demo_city_is_consistent(db):
         assert user is not None and user.check_password(DEMO_PASSWORD)
     roles = set().union(*(u.roles for u in db.session.scalars(select(User))))
     assert roles == set(Role)
+    # The "overdue" demo login shows a newcomer what an overdue training looks like.
+    from app.reports.services import people
+
+    overdue_login = dict(DEMO_LOGINS)["Employee, overdue"]
+    luca = db.session.scalar(select(User).where(User.email == overdue_login)).employee
+    statuses = {
+        p.status
+        for p in people(
+            db.session,
+            roots=None,
+            today=today,
+            due_soon_days=30,
+            statuses=["compliant", "due_soon", "overdue", "pending"],
+            employee_id=luca.id,
+        )
+    }
+    assert "overdue" in statuses
 
 
 def test_demo_employee_can_log_in_and_sees_their_training(app, db, client, login):

@@ -66,6 +66,10 @@ _DEMO_PEOPLE = (
         "Employee", f"mehmet.yilmaz@{DOMAIN}", "Mehmet", "Yılmaz", "D2-BA",
         "Sachbearbeiter/in Pass- und Meldewesen", 8, (),
     ),
+    _DemoPerson(
+        "Employee, overdue", f"luca.romano@{DOMAIN}", "Luca", "Romano", "D2-FW",
+        "Brandmeister/in", 6, (),
+    ),
 )  # fmt: skip
 
 DEMO_LOGINS: list[tuple[str, str]] = [
@@ -340,7 +344,11 @@ class _CityBuilder:
         for unit in data.UNITS:
             staff = [p for p in self.people if p.unit is unit]
             active = [p for p in staff if p.employee.active]
-            eligible = [p for p in active if not p.new_starter and p.demo is not _DEMO_EMPLOYEE]
+            eligible = [
+                p
+                for p in active
+                if not p.new_starter and p.demo not in (_DEMO_EMPLOYEE, _DEMO_OVERDUE)
+            ]
             wanted = min(len(eligible), round(unit.coverage * len(active)))
             first = [p for p in eligible if p.demo is not None]  # the heads set an example
             rest = [p for p in eligible if p.demo is None]
@@ -355,6 +363,8 @@ class _CityBuilder:
         entry = employee.entry_date or today
         if person.demo is _DEMO_EMPLOYEE:
             self._add_demo_employee_history(person)
+        elif person.demo is _DEMO_OVERDUE:
+            self._complete(person, "IKG-EL", today - timedelta(days=4 * 365), attend=False)
         elif not employee.active:
             if rng.random() < 0.5 and employee.exit_date is not None:
                 day = self._random_day(entry, employee.exit_date)
@@ -732,3 +742,5 @@ def _last_of_month(day: date) -> date:
 
 
 _DEMO_EMPLOYEE = next(person for person in _DEMO_PEOPLE if person.label == "Employee")
+#: Shows a newcomer the overdue case: his basic training ran out a year ago.
+_DEMO_OVERDUE = next(person for person in _DEMO_PEOPLE if person.label == "Employee, overdue")
