@@ -21,18 +21,20 @@ def register_cli(app: Flask) -> None:
         from datetime import date
 
         from app.reports.background import export_content
-        from app.staff.services import find_department, list_roots
+        from app.reports.services import scope_of
+        from app.staff.services import find_department
 
         root = None
         if department:
             root = find_department(db.session, department)
             if root is None:
                 raise click.BadParameter(f"no department has the code {department!r}")
+        roots, rows_for = scope_of(db.session, root, None)
         _name, content = export_content(
             db.session,
             department=root,
-            roots=[root] if root else None,
-            rows_for=[root, *root.children] if root else list_roots(db.session),
+            roots=roots,
+            rows_for=rows_for,
             file_format=file_format,
             today=date.today(),
             due_soon_days=app.config["DUE_SOON_DAYS"],

@@ -23,7 +23,13 @@ from app.courses.forms import (
     SessionForm,
 )
 from app.courses.messages import explain
-from app.courses.models import Course, CourseSession, Enrolment, EnrolmentStatus
+from app.courses.models import (
+    SEATED_STATUSES,
+    Course,
+    CourseSession,
+    Enrolment,
+    EnrolmentStatus,
+)
 from app.courses.services import attendance, catalogue, enrolment, queries
 from app.courses.services.errors import CourseError, InvalidInput
 from app.extensions import db
@@ -251,9 +257,7 @@ def mark_attendance(session_id: int):
     course_session = db.session.get(CourseSession, session_id) or abort(404)
     form = ActionForm()
     seated = [
-        e
-        for e in queries.enrolments_of(db.session, course_session)
-        if e.status in {s.value for s in attendance.OUTCOMES}
+        e for e in queries.enrolments_of(db.session, course_session) if e.status in SEATED_STATUSES
     ]
     if form.validate_on_submit():
         try:

@@ -112,9 +112,15 @@ def scope_for(
     """(roots to compute over, departments to show as rows) of a report for ``user``: a chosen
     department and its children, else the user's whole scope (HR: the city's top departments;
     a head: the departments they head, each with its children)."""
+    return scope_of(db_session, department, department_scope(user))
+
+
+def scope_of(
+    db_session: Session, department: Department | None, scope: list[Department] | None
+) -> tuple[list[Department] | None, list[Department]]:
+    """The same for a given scope (None: the whole city), e.g. for a command without a user."""
     if department is not None:
         return [department], [department, *department.children]
-    scope = department_scope(user)
     if scope is None:
         return None, list_roots(db_session)
     return scope, [shown for root in scope for shown in (root, *root.children)]
