@@ -47,10 +47,11 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.extensions["outbox_kick"] = deliver_outbox.delay
 
-    from app import auth, courses, main, notifications, reports, requirements, staff
+    from app import auth, courses, imports, main, notifications, reports, requirements, staff
     from app.auth import views as _auth_views  # noqa: F401
     from app.courses import admin_views as _courses_admin_views  # noqa: F401
     from app.courses import views as _courses_views  # noqa: F401
+    from app.imports import views as _import_views  # noqa: F401
     from app.main import views as _main_views  # noqa: F401
     from app.notifications import views as _notification_views  # noqa: F401
     from app.reports import views as _report_views  # noqa: F401
@@ -64,6 +65,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(reports.bp, url_prefix="/reports")
     app.register_blueprint(notifications.bp, url_prefix="/notifications")
     app.register_blueprint(requirements.bp, url_prefix="/requirements")
+    app.register_blueprint(imports.bp, url_prefix="/imports")
 
     from app.core.errors import register_error_handlers
     from app.core.security import register_security_headers
@@ -133,6 +135,7 @@ def _import_models() -> None:
     from app.auth import models as _auth  # noqa: F401
     from app.core import models as _core  # noqa: F401
     from app.courses import models as _courses  # noqa: F401
+    from app.imports import models as _imports  # noqa: F401
     from app.reports import models as _reports  # noqa: F401
     from app.requirements import models as _requirements  # noqa: F401
     from app.staff import models as _staff  # noqa: F401
@@ -140,5 +143,6 @@ def _import_models() -> None:
 
 def _import_tasks() -> None:
     from app.core import tasks as _core_tasks  # noqa: F401
+    from app.imports import tasks as _import_tasks  # noqa: F401
     from app.notifications import tasks as _notification_tasks  # noqa: F401
     from app.reports import tasks as _report_tasks  # noqa: F401

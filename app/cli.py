@@ -10,6 +10,10 @@ from app.extensions import db
 
 
 def register_cli(app: Flask) -> None:
+    from app.imports.cli import register_import_commands
+
+    register_import_commands(app)
+
     @app.cli.command("coverage-report")
     @click.option("--department", help="Code of a department: that subtree only.")
     @click.option(

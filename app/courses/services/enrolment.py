@@ -113,6 +113,22 @@ def cancel_enrolment(
     )
 
 
+def withdraw_leaver(
+    db_session: Session, *, enrolment: Enrolment, actor: User | None
+) -> list[Enrolment]:
+    """Cancel the future booking or waiting place of someone who left the staff (an HR import;
+    deadlines do not apply); returns who moved up into the freed seat."""
+    return _withdraw(
+        db_session,
+        enrolment,
+        actor=actor,
+        action=EnrolmentAction.CANCELLED,
+        override_deadline=True,
+        note="left the staff",
+        on_behalf_of_hr=True,
+    )
+
+
 def book_many(
     db_session: Session,
     *,
@@ -225,17 +241,22 @@ def _withdraw(
     action: EnrolmentAction,
     override_deadline: bool,
     note: str = "",
+    on_behalf_of_hr: bool = False,
 ) -> list[Enrolment]:
     course_session = enrolment.session
     now = utcnow()
-    _check_may_act_for(actor, enrolment.employee)
+    if not on_behalf_of_hr:
+        _check_may_act_for(actor, enrolment.employee)
     if enrolment.status not in ACTIVE_STATUSES:
         raise NotCancellable(enrolment.status)
     if course_session.starts_at <= now:
         raise SessionNotBookable("begun")
     was_booked = enrolment.status == EnrolmentStatus.BOOKED.value
     overridden = False
-    if was_booked:  # leaving the waiting list is always possible
+    if was_booked and on_behalf_of_hr:
+        deadline = course_session.cancellation_deadline
+        overridden = deadline is not None and deadline < now
+    elif was_booked:  # leaving the waiting list is always possible
         overridden = _check_deadline(
             course_session.cancellation_deadline, now, actor, override_deadline
         )

@@ -1,0 +1,172 @@
+"""Writing a checked plan (see ``planning``) to the database, in the caller's transaction.
+
+Rows go in with bulk statements in chunks; people who left have their future bookings cancelled
+(a waiting colleague moves up) and their login disabled. The caller commits once, so an import
+is applied whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from app.auth.models import DepartmentHead, Role, User, UserRole
+from app.core.types import utcnow
+from app.courses.models import ACTIVE_STATUSES, Completion, CourseSession, Enrolment
+from app.courses.services.enrolment import withdraw_leaver
+from app.imports.models import ImportKind
+from app.imports.planning import Plan
+from app.staff.models import Department, Employee
+from app.staff.services import create_department, move_department
+
+CHUNK = 1000
+
+
+@dataclass
+class Applied:
+    created: int = 0
+    updated: int = 0
+    deactivated: int = 0
+    cancelled_enrolments: int = 0
+    heads: int = 0
+
+
+def apply_plan(
+    db_session: Session,
+    plan: Plan,
+    *,
+    actor: User | None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Applied:
+    """Write ``plan`` (which must be free of problems); flushes, does not commit."""
+    if not plan.ok:
+        raise ValueError("a plan with problems cannot be applied")
+    apply = {
+        ImportKind.DEPARTMENTS: _apply_departments,
+        ImportKind.STAFF: _apply_staff,
+        ImportKind.COMPLETIONS: _apply_completions,
+    }[ImportKind(plan.kind)]
+    total = len(plan.new) + len(plan.updated) + len(plan.deactivated) or 1
+
+    def progress(done: int) -> None:
+        if on_progress is not None:
+            on_progress(done, total)
+
+    applied = apply(db_session, plan, actor, progress)
+    db_session.flush()
+    return applied
+
+
+def _apply_staff(db_session: Session, plan: Plan, actor: User | None, progress) -> Applied:
+    now = utcnow()
+    done = 0
+    for chunk in _chunks(plan.new):
+        db_session.execute(insert(Employee), chunk)
+        done += len(chunk)
+        progress(done)
+    changed = [(u[0], u[4]) for u in plan.updated] + [(d[0], d[4]) for d in plan.deactivated]
+    for chunk in _chunks(changed):
+        db_session.execute(
+            update(Employee),
+            [{"id": ident, **values, "updated_at": now} for ident, values in chunk],
+        )
+        done += len(chunk)
+        progress(done)
+    leavers = [d[0] for d in plan.deactivated]
+    cancelled = _withdraw_leavers(db_session, leavers, actor)
+    for chunk in _chunks(leavers):
+        db_session.execute(
+            update(User).where(User.employee_id.in_(chunk)).values(active=False),
+            execution_options={"synchronize_session": False},
+        )
+    return Applied(
+        created=len(plan.new),
+        updated=len(plan.updated),
+        deactivated=len(leavers),
+        cancelled_enrolments=cancelled,
+    )
+
+
+def _withdraw_leavers(db_session: Session, employee_ids: list[int], actor: User | None) -> int:
+    """Cancel every future booking and waiting place of these people."""
+    cancelled = 0
+    now = utcnow()
+    for chunk in _chunks(employee_ids):
+        enrolments = db_session.scalars(
+            select(Enrolment)
+            .join(CourseSession, CourseSession.id == Enrolment.session_id)
+            .where(
+                Enrolment.employee_id.in_(chunk),
+                Enrolment.status.in_(ACTIVE_STATUSES),
+                CourseSession.starts_at > now,
+            )
+            .order_by(Enrolment.id)
+        ).all()
+        for enrolment in enrolments:
+            withdraw_leaver(db_session, enrolment=enrolment, actor=actor)
+            cancelled += 1
+    return cancelled
+
+
+def _apply_departments(db_session: Session, plan: Plan, actor: User | None, progress) -> Applied:
+    by_code = {d.code: d for d in db_session.scalars(select(Department))}
+    done = 0
+    for row in plan.new:  # parents come first (the plan is in tree order)
+        parent = by_code[row["parent"]] if row["parent"] else None
+        by_code[row["code"]] = create_department(
+            db_session, code=row["code"], name=row["name"], parent=parent
+        )
+        done += 1
+        progress(done)
+    for ident, _code, _label, _changes, values in plan.updated:
+        department = db_session.get(Department, ident)
+        if "name" in values:
+            department.name = values["name"]
+        if "parent" in values:
+            parent = by_code[values["parent"]] if values["parent"] else None
+            move_department(db_session, department, parent)
+            by_code = {d.code: d for d in db_session.scalars(select(Department))}
+        done += 1
+        progress(done)
+    heads = 0
+    for code, user_id in plan.heads:
+        department_id = by_code[code].id
+        exists = db_session.scalar(
+            select(DepartmentHead.id).where(
+                DepartmentHead.user_id == user_id, DepartmentHead.department_id == department_id
+            )
+        )
+        if exists is None:
+            db_session.add(DepartmentHead(user_id=user_id, department_id=department_id))
+            heads += 1
+        has_role = db_session.scalar(
+            select(UserRole.id).where(UserRole.user_id == user_id, UserRole.role == Role.HEAD.value)
+        )
+        if has_role is None:
+            db_session.add(UserRole(user_id=user_id, role=Role.HEAD.value))
+        db_session.flush()
+    return Applied(created=len(plan.new), updated=len(plan.updated), heads=heads)
+
+
+def _apply_completions(db_session: Session, plan: Plan, actor: User | None, progress) -> Applied:
+    done = 0
+    columns = ("employee_id", "course_id", "completed_on", "valid_until", "certificate_ref")
+    for chunk in _chunks(plan.new):
+        db_session.execute(insert(Completion), [{k: row[k] for k in columns} for row in chunk])
+        done += len(chunk)
+        progress(done)
+    for chunk in _chunks(plan.updated):
+        db_session.execute(
+            update(Completion), [{"id": ident, **values} for ident, *_rest, values in chunk]
+        )
+        done += len(chunk)
+        progress(done)
+    return Applied(created=len(plan.new), updated=len(plan.updated))
+
+
+def _chunks(items: list, size: int = CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

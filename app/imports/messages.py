@@ -1,0 +1,63 @@
+"""What each problem an import can find says to the user, in their language.
+
+Problems are stored as a code with parameters (see ``planning.Problem``) and put into words
+only when shown, so a report reads in the language of whoever looks at it.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+MESSAGES = {
+    # The file as a whole
+    "empty_file": _l("The file is empty."),
+    "binary_file": _l("This is not a table: please upload a CSV or XLSX file."),
+    "old_excel": _l(
+        "This is an old Excel file (.xls). Please save it as “Excel workbook (.xlsx)” or as CSV."
+    ),
+    "bad_encoding": _l(
+        "The file's characters cannot be read (byte %(position)s). Please save it as CSV UTF-8."
+    ),
+    "bad_csv": _l("Line %(line)s cannot be read as CSV: %(detail)s"),
+    "bad_xlsx": _l("The Excel file is damaged or not an XLSX workbook."),
+    "too_many_rows": _l("The file has more than %(limit)s rows; please split it."),
+    "too_many_columns": _l("The file has more than %(limit)s columns; is it the right file?"),
+    "too_large": _l("The file is larger than %(limit)s MB; please split it."),
+    "no_rows": _l("The file has a header row but no data rows."),
+    "missing_column": _l("The required column “%(column)s” is missing."),
+    "duplicate_column": _l("The column “%(column)s” appears twice."),
+    # One cell or row
+    "required": _l("This value is required."),
+    "too_long": _l("Longer than %(limit)s characters."),
+    "formula": _l("The cell holds a formula (“%(value)s”); only plain values can be imported."),
+    "bad_date": _l("“%(value)s” is not a date; please write it as DD.MM.YYYY."),
+    "exit_before_entry": _l("The exit date is before the entry date."),
+    "bad_email": _l("“%(value)s” is not a valid e-mail address."),
+    "unknown_department": _l("There is no department with the code “%(value)s”."),
+    "duplicate_personnel_number": _l(
+        "The personnel number %(value)s already appears in line %(first_line)s."
+    ),
+    "duplicate_code": _l("The code %(value)s already appears in line %(first_line)s."),
+    "unknown_parent": _l("There is no department with the code “%(value)s”, here or in the file."),
+    "own_parent": _l("A department cannot be its own parent."),
+    "cycle": _l("The parent departments would form a loop (%(value)s)."),
+    "unknown_employee": _l("There is no employee with the personnel number “%(value)s”."),
+    "unknown_course": _l("There is no course with the code or title “%(value)s”."),
+    "future_date": _l("%(value)s lies in the future."),
+    "duplicate_completion": _l("The same completion already appears in line %(first_line)s."),
+    # Warnings: imported, but worth knowing
+    "head_unknown": _l(
+        "The head %(value)s is not on staff yet; import the staff, then this file again."
+    ),
+    "head_without_login": _l(
+        "The head %(value)s has no login; create one under Users to give them the report."
+    ),
+}
+
+
+def describe(code: str, params: dict | None = None) -> str:
+    """The problem ``code`` in words, in the current language."""
+    message = MESSAGES.get(code)
+    if message is None:
+        return code
+    return str(message) % (params or {}) if params else str(message)

@@ -1,0 +1,22 @@
+"""Background tasks of the imports area: thin wrappers around ``services`` (safe to run twice)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+
+from app.extensions import db
+from app.imports import services
+
+
+@shared_task(name="imports.check")
+def check_import(run_id: int) -> None:
+    """Check an uploaded file and store its preview."""
+    services.check(db.session, run_id, today=date.today())
+
+
+@shared_task(name="imports.apply")
+def apply_import(run_id: int) -> None:
+    """Apply a confirmed import in one transaction."""
+    services.apply(db.session, run_id, today=date.today())
