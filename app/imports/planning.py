@@ -111,10 +111,22 @@ def build_plan(
     """Check ``table`` and work out its changes; reads the database, writes nothing."""
     plan = Plan(kind=kind)
     plan.match = match_headers(kind, table.headers, mapping)
+    # Named as the template names them (the German header, then the field): the report is
+    # stored once and read in either language.
     for name in plan.match.missing:
-        plan.add_problem(Problem("missing_column", column=str(column(kind, name).label)))
+        col = column(kind, name)
+        plan.add_problem(
+            Problem(
+                "missing_column", column=col.german, params={"column": f"{col.german} ({name})"}
+            )
+        )
     for name in plan.match.duplicates:
-        plan.add_problem(Problem("duplicate_column", column=str(column(kind, name).label)))
+        col = column(kind, name)
+        plan.add_problem(
+            Problem(
+                "duplicate_column", column=col.german, params={"column": f"{col.german} ({name})"}
+            )
+        )
     if not plan.ok:
         return plan
     planner = {
@@ -163,6 +175,8 @@ class _Row:
             value = ""
         else:
             value = " ".join(self.cells[index].split())
+            if value in ("-", "–", "—"):
+                value = ""  # a dash for "none", as HR systems write it
         col = column(self.plan.kind, name)
         if not value:
             if col.required:
@@ -391,7 +405,9 @@ class _DepartmentPlanner(_Planner):
         final_parent = {
             code: self.code_of.get(row.parent_id) for code, row in self.existing.items()
         }
-        for code, (line, _name, parent, _head, _failed) in self.rows.items():
+        for code, (line, _name, parent, _head, failed) in self.rows.items():
+            if failed:
+                continue  # its problem is reported already
             if (
                 parent is not None
                 and parent.casefold() not in file_codes
@@ -409,8 +425,8 @@ class _DepartmentPlanner(_Planner):
             if not self.plan.match.headers.get("parent") and code in self.existing:
                 continue  # no parent column: an existing department stays where it is
             final_parent[code] = file_codes.get(parent.casefold(), parent) if parent else None
-        for code, (line, *_rest) in self.rows.items():
-            loop = _loop_from(code, final_parent)
+        for code, (line, *_rest, failed) in self.rows.items():
+            loop = [] if failed else _loop_from(code, final_parent)
             if loop:
                 self.plan.add_problem(
                     Problem(

@@ -30,7 +30,6 @@ def _inject_layout() -> dict:
     if not has_request_context():  # e.g. an e-mail rendered by a worker
         return {"city_name": current_app.config["CITY_NAME"]}
     return {
-        "language_form": LanguageForm(),
         "languages": LANGUAGES,
         "city_name": current_app.config["CITY_NAME"],
         "city_logo": current_app.config["CITY_LOGO"],

@@ -112,8 +112,15 @@ def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
             "/auth/users",
             "/auth/users/new",
             "/status",
+            "/imports/",
         ],
         "leitung@stadt.example": ["/", "/reports/coverage", "/staff/departments"],
+        "aylin@stadt.example": [
+            "/",
+            "/courses/",
+            "/courses/mine",
+            f"/courses/sessions/{course_session.id}",
+        ],
     }
     problems = {}
     for email, paths in visits.items():
@@ -330,3 +337,69 @@ def test_keyboard_only_booking_with_visible_focus(page, log_in, db, make):
     assert outline != "none"  # the focus is visible
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Sie sind angemeldet")
+
+
+def test_hr_imports_staff_fixes_a_bad_row_previews_and_confirms(page, log_in, db, make):
+    from app.auth.models import Role
+
+    make.department("FB-51", name="Kinderbetreuung")
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    header = "Personalnummer;Vorname;Nachname;E-Mail;Organisationseinheit;Eintrittsdatum\r\n"
+    good = "4711;Jürgen;Groß;j.gross@stadt.example;FB-51;01.03.2019\r\n"
+    bad = "4712;Ayşe;Çelik;a.celik@stadt.example;FB-51;31.02.2021\r\n"
+    log_in("hr@stadt.example", DEFAULT_PASSWORD)
+    axe = Axe()
+    problems = {}
+
+    def scan(name):
+        result = axe.run(page, options=WCAG_AA)
+        if result.violations_count:
+            problems[name] = [
+                (v["id"], v["nodes"][0]["target"]) for v in result.response["violations"]
+            ]
+
+    page.get_by_role("link", name="Import").click()
+    scan("upload")
+    page.get_by_label("Inhalt der Datei").select_option(label="Personal")
+    page.get_by_label("Datei (CSV oder XLSX)").set_input_files(
+        files=[
+            {
+                "name": "personal.csv",
+                "mimeType": "text/csv",
+                "buffer": ("\ufeff" + header + good + bad).encode(),
+            }
+        ]
+    )
+    page.get_by_role("button", name="Hochladen und prüfen").click()
+
+    errors = page.get_by_role("table", name="Probleme")
+    expect(errors).to_contain_text("Eintrittsdatum")
+    expect(page.get_by_role("row").filter(has_text="31.02.2021")).to_contain_text("3")
+    expect(page.get_by_role("alert")).to_contain_text("Es wurde nichts importiert")
+    scan("errors")
+
+    fixed = bad.replace("31.02.2021", "28.02.2021")
+    page.get_by_label("Datei (CSV oder XLSX)").set_input_files(
+        files=[
+            {
+                "name": "personal-korrigiert.csv",
+                "mimeType": "text/csv",
+                "buffer": ("\ufeff" + header + good + fixed).encode(),
+            }
+        ]
+    )
+    page.get_by_role("button", name="Hochladen und prüfen").click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Vorschau: Es wurde noch nichts geändert."
+    )
+    expect(page.get_by_role("status").first).to_contain_text("2 neu")
+    expect(page.get_by_role("table").first).to_contain_text("Çelik")
+    scan("preview")
+
+    page.get_by_role("button", name="Jetzt importieren").click()
+    expect(page.get_by_role("status").first).to_contain_text("Importiert am")
+    scan("done")
+    page.get_by_role("link", name="Personal", exact=True).click()
+    expect(page.get_by_role("table")).to_contain_text("Çelik")
+    expect(page.get_by_role("table")).to_contain_text("Groß")
+    assert problems == {}

@@ -202,7 +202,8 @@ def test_a_missing_required_column_is_named(importer, departments):
     run = importer.check("staff", csv_bytes([HEADER[:4], PEOPLE[0][:4]]))
 
     assert run.status == "invalid"
-    assert problems(run) == [(None, "Department (code)", "missing_column")]
+    assert problems(run) == [(None, "Organisationseinheit", "missing_column")]
+    assert run.report["problems"][0]["params"] == {"column": "Organisationseinheit (department)"}
 
 
 def test_an_error_in_the_last_row_of_a_long_file_imports_nothing(importer, departments):
