@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -40,3 +41,8 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def sql_values(values: type[enum.StrEnum]) -> str:
+    """An enum's values as an SQL list for a CHECK constraint: ``'a', 'b'``."""
+    return ", ".join(f"'{v.value}'" for v in values)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.types import UTCDateTime, utcnow
+from app.core.types import UTCDateTime, sql_values, utcnow
 from app.extensions import db
 from app.staff.models import Employee
 
@@ -54,16 +54,12 @@ SEATED_STATUSES = (
 )
 
 
-def _in(values: type[enum.StrEnum]) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
-
-
 class Course(db.Model):
     """An entry of the catalogue."""
 
     __tablename__ = "courses"
     __table_args__ = (
-        CheckConstraint(f"format IN ({_in(CourseFormat)})", name="format_known"),
+        CheckConstraint(f"format IN ({sql_values(CourseFormat)})", name="format_known"),
         CheckConstraint("default_capacity > 0", name="default_capacity_positive"),
         CheckConstraint("duration_minutes > 0", name="duration_positive"),
         CheckConstraint("validity_months IS NULL OR validity_months > 0", name="validity_positive"),
@@ -148,7 +144,7 @@ class Enrolment(db.Model):
     __tablename__ = "enrolments"
     __table_args__ = (
         UniqueConstraint("session_id", "employee_id", name="uq_enrolments_session_employee"),
-        CheckConstraint(f"status IN ({_in(EnrolmentStatus)})", name="status_known"),
+        CheckConstraint(f"status IN ({sql_values(EnrolmentStatus)})", name="status_known"),
         Index("ix_enrolments_session_status", "session_id", "status"),
         CheckConstraint(
             "status <> 'waitlisted' OR waitlisted_at IS NOT NULL", name="waitlisted_has_time"
@@ -178,7 +174,9 @@ class EnrolmentEvent(db.Model):
     overridden (only HR may do that, and it is recorded here)."""
 
     __tablename__ = "enrolment_events"
-    __table_args__ = (CheckConstraint(f"action IN ({_in(EnrolmentAction)})", name="action_known"),)
+    __table_args__ = (
+        CheckConstraint(f"action IN ({sql_values(EnrolmentAction)})", name="action_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enrolment_id: Mapped[int] = mapped_column(

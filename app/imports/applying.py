@@ -127,8 +127,7 @@ def _apply_departments(db_session: Session, plan: Plan, actor: User | None, prog
             department.name = values["name"]
         if "parent" in values:
             parent = by_code[values["parent"]] if values["parent"] else None
-            move_department(db_session, department, parent)
-            by_code = {d.code: d for d in db_session.scalars(select(Department))}
+            move_department(db_session, department, parent)  # expires all: paths reload
         done += 1
         progress(done)
     heads = 0

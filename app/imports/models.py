@@ -11,7 +11,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.core.types import UTCDateTime, utcnow
+from app.core.types import UTCDateTime, sql_values, utcnow
 from app.extensions import db
 
 
@@ -37,17 +37,13 @@ class ImportStatus(enum.StrEnum):
 BUSY_STATUSES = (ImportStatus.QUEUED, ImportStatus.CHECKING, ImportStatus.APPLYING)
 
 
-def _in(values: type[enum.StrEnum]) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
-
-
 class ImportRun(db.Model):
     """One uploaded file and its way through check, preview and confirmation."""
 
     __tablename__ = "import_runs"
     __table_args__ = (
-        CheckConstraint(f"kind IN ({_in(ImportKind)})", name="kind_known"),
-        CheckConstraint(f"status IN ({_in(ImportStatus)})", name="status_known"),
+        CheckConstraint(f"kind IN ({sql_values(ImportKind)})", name="kind_known"),
+        CheckConstraint(f"status IN ({sql_values(ImportStatus)})", name="status_known"),
         CheckConstraint("progress BETWEEN 0 AND 100", name="progress_percent"),
         CheckConstraint("size_bytes >= 0", name="size_not_negative"),
     )

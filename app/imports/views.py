@@ -93,10 +93,7 @@ def save_mapping(token: str):
     mapping = {**run.mapping}
     for index, header in enumerate(headers):
         mapping[header] = form[f"column_{index}"].data
-    try:
-        services.set_mapping(db.session, run, mapping)
-    except services.ImportStepError:
-        flash(_("This import has moved on; the page shows where it stands."), "error")
+    if not _step(run, services.set_mapping, mapping):
         return redirect(url_for("imports.show", token=token))
     return _start(check_import, run)
 
@@ -107,10 +104,7 @@ def confirm(token: str):
     run = _run(token)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        services.confirm(db.session, run, current_user)
-    except services.ImportStepError:
-        flash(_("This import has moved on; the page shows where it stands."), "error")
+    if not _step(run, services.confirm, current_user):
         return redirect(url_for("imports.show", token=token))
     return _start(apply_import, run)
 
@@ -121,10 +115,7 @@ def discard(token: str):
     run = _run(token)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        services.discard(db.session, run)
-    except services.ImportStepError:
-        flash(_("This import has moved on; the page shows where it stands."), "error")
+    if not _step(run, services.discard):
         return redirect(url_for("imports.show", token=token))
     db.session.commit()
     flash(_("The import was discarded; nothing was changed."), "success")
@@ -161,6 +152,17 @@ def _start(task, run: ImportRun):
             services.fail(db.session, run, "not started")
             db.session.commit()
     return redirect(url_for("imports.show", token=token))
+
+
+def _step(run: ImportRun, service, *args) -> bool:
+    """Run one step of the import; False (with a message) when the run has moved on, e.g. a
+    second click on "Import now"."""
+    try:
+        service(db.session, run, *args)
+    except services.ImportStepError:
+        flash(_("This import has moved on; the page shows where it stands."), "error")
+        return False
+    return True
 
 
 def _run(token: str) -> ImportRun:

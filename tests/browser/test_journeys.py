@@ -87,6 +87,9 @@ def test_main_pages_have_no_accessibility_violations(page, log_in, db, make):
     assert db.session.scalar(select(CourseSession.id)) is not None
 
 
+#: Pages that wait for a Celery worker reload themselves when it is done (progress.js).
+WORKER_WAIT_MS = 30_000
+
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
 
@@ -339,7 +342,9 @@ def test_keyboard_only_booking_with_visible_focus(page, log_in, db, make):
     expect(page.get_by_role("status")).to_contain_text("Sie sind angemeldet")
 
 
-def test_hr_imports_staff_fixes_a_bad_row_previews_and_confirms(page, log_in, db, make):
+def test_hr_imports_staff_fixes_a_bad_row_previews_and_confirms(
+    page, log_in, db, make, celery_worker
+):
     from app.auth.models import Role
 
     make.department("FB-51", name="Kinderbetreuung")
@@ -373,7 +378,7 @@ def test_hr_imports_staff_fixes_a_bad_row_previews_and_confirms(page, log_in, db
     page.get_by_role("button", name="Hochladen und prüfen").click()
 
     errors = page.get_by_role("table", name="Probleme")
-    expect(errors).to_contain_text("Eintrittsdatum")
+    expect(errors).to_contain_text("Eintrittsdatum", timeout=WORKER_WAIT_MS)  # checked by a worker
     expect(page.get_by_role("row").filter(has_text="31.02.2021")).to_contain_text("3")
     expect(page.get_by_role("alert")).to_contain_text("Es wurde nichts importiert")
     scan("errors")
@@ -390,14 +395,16 @@ def test_hr_imports_staff_fixes_a_bad_row_previews_and_confirms(page, log_in, db
     )
     page.get_by_role("button", name="Hochladen und prüfen").click()
     expect(page.get_by_role("status").first).to_contain_text(
-        "Vorschau: Es wurde noch nichts geändert."
+        "Vorschau: Es wurde noch nichts geändert.", timeout=WORKER_WAIT_MS
     )
     expect(page.get_by_role("status").first).to_contain_text("2 neu")
     expect(page.get_by_role("table").first).to_contain_text("Çelik")
     scan("preview")
 
     page.get_by_role("button", name="Jetzt importieren").click()
-    expect(page.get_by_role("status").first).to_contain_text("Importiert am")
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Importiert am", timeout=WORKER_WAIT_MS
+    )
     scan("done")
     page.get_by_role("link", name="Personal", exact=True).click()
     expect(page.get_by_role("table")).to_contain_text("Çelik")
