@@ -60,6 +60,7 @@ bench: translations
 	$(BIN)/python bench/enrolment_http.py --users 400 --capacity 50 --concurrency 50
 	$(BIN)/python bench/delivery.py --messages 10000
 	$(BIN)/python bench/coverage.py --scale 1.0
+	$(BIN)/python bench/imports.py --rows 50000
 
 # Fault scenarios of the outbox (worker killed, SMTP down, Redis down); see docs/benchmarks.md.
 faults: translations

@@ -64,7 +64,8 @@ def _apply_staff(db_session: Session, plan: Plan, actor: User | None, progress) 
     now = utcnow()
     done = 0
     for chunk in _chunks(plan.new):
-        db_session.execute(insert(Employee), chunk)
+        # render_nulls: rows with and without an exit date go in one statement per chunk
+        db_session.execute(insert(Employee).execution_options(render_nulls=True), chunk)
         done += len(chunk)
         progress(done)
     changed = [(u[0], u[4]) for u in plan.updated] + [(d[0], d[4]) for d in plan.deactivated]
@@ -154,7 +155,10 @@ def _apply_completions(db_session: Session, plan: Plan, actor: User | None, prog
     done = 0
     columns = ("employee_id", "course_id", "completed_on", "valid_until", "certificate_ref")
     for chunk in _chunks(plan.new):
-        db_session.execute(insert(Completion), [{k: row[k] for k in columns} for row in chunk])
+        db_session.execute(
+            insert(Completion).execution_options(render_nulls=True),
+            [{k: row[k] for k in columns} for row in chunk],
+        )
         done += len(chunk)
         progress(done)
     for chunk in _chunks(plan.updated):

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.courses.models import Completion, Course
 from app.courses.services.attendance import valid_until
-from app.imports.columns import HeaderMatch, column, match_headers
+from app.imports.columns import Column, HeaderMatch, column, columns_of, match_headers
 from app.imports.models import ImportKind
 from app.imports.reading import FileProblem, Table
 from app.staff.models import Department, Employee
@@ -55,6 +55,8 @@ class Plan:
 
     kind: str
     match: HeaderMatch | None = None
+    #: The kind's columns by field name (looked up once per cell).
+    columns: dict[str, Column] = field(default_factory=dict)
     format: str = ""  # "csv" or "xlsx"
     headers: list[str] = field(default_factory=list)
     rows: int = 0
@@ -109,7 +111,7 @@ def build_plan(
     on_progress: Progress | None = None,
 ) -> Plan:
     """Check ``table`` and work out its changes; reads the database, writes nothing."""
-    plan = Plan(kind=kind)
+    plan = Plan(kind=kind, columns={c.name: c for c in columns_of(kind)})
     plan.match = match_headers(kind, table.headers, mapping)
     # Named as the template names them (the German header, then the field): the report is
     # stored once and read in either language.
@@ -177,7 +179,7 @@ class _Row:
             value = " ".join(self.cells[index].split())
             if value in ("-", "–", "—"):
                 value = ""  # a dash for "none", as HR systems write it
-        col = column(self.plan.kind, name)
+        col = self.plan.columns[name]
         if not value:
             if col.required:
                 self.fail(name, "required")
@@ -194,6 +196,13 @@ class _Row:
         value = self.text(name)
         if value is None:
             return None
+        day, _, rest = value.partition(".")
+        month, _, year = rest.partition(".")
+        if len(year) == 4 and day.isdigit() and month.isdigit() and year.isdigit():
+            try:  # dd.mm.yyyy, the common case, without strptime
+                return date(int(year), int(month), int(day))
+            except ValueError:
+                pass  # e.g. 31.02.2021: reported below
         for pattern in DATE_FORMATS:
             try:
                 return datetime.strptime(value, pattern).date()
