@@ -69,6 +69,8 @@ class Plan:
     #: (id, key, label, reason, {column: new value})
     deactivated: list[tuple[int, str, str, str, dict]] = field(default_factory=list)
     unchanged: int = 0
+    #: Staff: how many were active before (to judge how many the file deactivates).
+    active_before: int = 0
     #: Department heads to record: (department code, user id).
     heads: list[tuple[str, int]] = field(default_factory=list)
 
@@ -361,6 +363,7 @@ class _StaffPlanner(_Planner):
             self.plan.unchanged += 1
 
     def finish(self) -> None:
+        self.plan.active_before = sum(1 for row in self.existing.values() if row.active)
         if not self.full_export or not self.plan.ok:
             return
         for number, current in self.existing.items():

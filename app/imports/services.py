@@ -256,6 +256,7 @@ def summarise(db_session: Session, plan: Plan) -> dict:
         "problem_count": plan.problem_count,
         "problems": [p.as_dict() for p in plan.problems],
         "warnings": [p.as_dict() for p in plan.warnings],
+        "active_before": plan.active_before,
         "counts": {
             "new": len(plan.new),
             "updated": len(plan.updated),

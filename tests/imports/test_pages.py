@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.auth.models import Role
 from app.extensions import db
 from app.imports.models import ImportRun
-from app.staff.models import Employee
+from app.staff.models import Department, Employee
 from tests.conftest import csrf_token
 from tests.imports.conftest import csv_bytes
 
@@ -196,3 +196,15 @@ def test_only_hr_and_admins_import(client, login, make, staff_user):
     login("erika@stadt.example")
     assert client.get("/imports/").status_code == 403
     assert client.get("/imports/blank/staff.csv").status_code == 403
+
+
+def test_a_full_export_that_would_deactivate_many_is_flagged(hr_client, make):
+    department = db.session.scalar(select(Department).where(Department.code == "FB-51"))
+    for number in ("1", "2", "3"):
+        make.employee(department, personnel_number=number)
+    page = upload(hr_client, csv_bytes([HEADER, *GOOD]), full=True).headers["Location"]
+
+    html = settle(hr_client, page)
+    assert "Bitte prüfen: Diese Datei würde 3 von 3 aktiven Personen austragen." in html
+    small = upload(hr_client, csv_bytes([HEADER, *GOOD]), full=False).headers["Location"]
+    assert "Bitte prüfen" not in settle(hr_client, small)
