@@ -95,6 +95,18 @@ def test_csv_export_is_excel_friendly_and_safe(client, login, make, city):
     assert formula[1].startswith("'=")
 
 
+def test_xlsx_export_writes_formula_like_names_as_text(client, login, make, city):
+    from openpyxl import load_workbook
+
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    login("hr@stadt.example")
+    workbook = load_workbook(io.BytesIO(client.get("/reports/people.xlsx").data))
+    cells = [c for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row]
+    formula = next(c for c in cells if isinstance(c.value, str) and "HYPERLINK" in c.value)
+    assert formula.data_type == "s" and formula.value.startswith("'=")
+    assert not any(c.data_type == "f" for c in cells)
+
+
 def test_employee_sees_own_requirements_with_next_dates(client, login, make, city, db):
     person = make.employee(city["kita"], first_name="Aylin")
     make.user("aylin@stadt.example", employee=person)
