@@ -17,6 +17,8 @@ from datetime import date, datetime
 
 #: A data file with more rows than this is refused (a city has at most a few ten thousand staff).
 MAX_ROWS = 200_000
+#: An XLSX file may unpack to at most this many bytes (50,000 staff unpack to about 15 MB).
+MAX_XLSX_UNPACKED = 300 * 1024 * 1024
 #: A row with more columns than this is not a staff list.
 MAX_COLUMNS = 200
 
@@ -146,6 +148,12 @@ def _delimiter(header_line: str) -> str:
 def _read_xlsx(content: bytes) -> Table:
     from openpyxl import load_workbook
 
+    try:
+        unpacked = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(content)).infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise FileProblem("bad_xlsx") from error
+    if unpacked > MAX_XLSX_UNPACKED:  # a "zip bomb", or far more than a staff list
+        raise FileProblem("too_large", limit=MAX_XLSX_UNPACKED // 2**20)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:

@@ -238,6 +238,22 @@ def test_files_that_are_not_staff_lists_get_a_clear_message(importer, department
     assert _count() == 0
 
 
+def test_an_xlsx_that_unpacks_to_far_more_is_refused_unread(importer, departments, monkeypatch):
+    import io
+    import zipfile
+
+    from app.imports import reading
+
+    monkeypatch.setattr(reading, "MAX_XLSX_UNPACKED", 4 * 1024 * 1024)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (5 * 1024 * 1024))
+    assert len(buffer.getvalue()) < 100 * 1024
+    run = importer.check("staff", buffer.getvalue())
+
+    assert problems(run) == [(None, None, "too_large")]
+
+
 @pytest.mark.parametrize("cell", ['=HYPERLINK("http://evil.example","Klick")', "@SUM(A1)", "+1+2"])
 def test_a_formula_in_a_cell_is_refused(importer, departments, cell):
     for content in (
