@@ -141,7 +141,7 @@ class Config:
     CITY_LOGO = os.environ.get("CITY_LOGO", "img/logo.svg")
     #: Exports of more people than this are built in the background, with a progress bar.
     EXPORT_IN_BACKGROUND_ABOVE = _env_int("EXPORT_IN_BACKGROUND_ABOVE", 3000)
-    #: Largest import file accepted, in MB (50,000 staff as CSV are about 6 MB).
+    #: Largest import file accepted, in MB (50,000 staff as CSV are about 5 MB).
     IMPORT_MAX_MB = _env_int("IMPORT_MAX_MB", 20)
     #: Largest request body; larger uploads get the "file too large" page.
     MAX_CONTENT_LENGTH = (IMPORT_MAX_MB + 1) * 1024 * 1024
