@@ -388,3 +388,14 @@ def test_today_is_still_a_working_day(importer, departments):
     run = importer.check("staff", csv_bytes([HEADER, [*PEOPLE[0][:7], TODAY.strftime("%d.%m.%Y")]]))
     importer.apply(run)
     assert _people()["4711"].active is True
+
+
+def test_applying_twice_imports_once(importer, departments):
+    """A redelivered task (worker lost after the commit) finds the import done."""
+    from app.imports import services
+
+    run = importer.check("staff", csv_bytes([HEADER] + PEOPLE))
+    assert importer.apply(run).created == 3
+    assert services.apply(db.session, run.id, today=TODAY) is None
+    assert services.check(db.session, run.id, today=TODAY) is None
+    assert _count() == 3
