@@ -18,6 +18,7 @@ from app.imports.messages import describe
 from app.imports.models import ImportKind, ImportRun, ImportStatus
 from app.imports.tasks import apply_import, check_import
 
+BLANK_NAMES = {"departments": "organisation", "staff": "personal", "completions": "nachweise"}
 MIME_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -132,7 +133,11 @@ def blank(kind: str, file_format: str):
     return Response(
         content,
         mimetype=MIME_TYPES[file_format],
-        headers={"Content-Disposition": f'attachment; filename="vorlage-{kind}.{file_format}"'},
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="vorlage-{BLANK_NAMES[kind]}.{file_format}"'
+            )
+        },
     )
 
 
