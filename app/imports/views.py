@@ -61,8 +61,12 @@ def show(token: str):
     run = _run(token)
     report = run.report
     context = {"run": run, "report": report, "action_form": ActionForm()}
-    if run.status == ImportStatus.MAPPING:
-        context["mapping_form"] = mapping_form(run.kind, report.get("unknown", []), run.mapping)
+    if report.get("unknown") and run.status in (
+        ImportStatus.MAPPING,
+        ImportStatus.INVALID,
+        ImportStatus.READY,
+    ):
+        context["mapping_form"] = mapping_form(run.kind, report["unknown"], run.mapping)
     if run.status in (ImportStatus.INVALID, ImportStatus.MAPPING):
         upload = UploadForm(formdata=None)
         upload.kind.data, upload.full_export.data = run.kind, run.full_export

@@ -208,3 +208,19 @@ def test_a_full_export_that_would_deactivate_many_is_flagged(hr_client, make):
     assert "Bitte prüfen: Diese Datei würde 3 von 3 aktiven Personen austragen." in html
     small = upload(hr_client, csv_bytes([HEADER, *GOOD]), full=False).headers["Location"]
     assert "Bitte prüfen" not in settle(hr_client, small)
+
+
+def test_an_unknown_optional_column_can_be_assigned_from_the_preview(hr_client):
+    rows = [[*HEADER, "Dienstbezeichnung"], [*GOOD[0], "Erzieher"]]
+    page = upload(hr_client, csv_bytes(rows)).headers["Location"]
+    html = settle(hr_client, page)
+    assert "Vorschau" in html and "Dienstbezeichnung" in html
+
+    hr_client.post(
+        f"{page}/mapping",
+        data={"csrf_token": csrf_token(hr_client, page), "column_0": "position"},
+    )
+    settle(hr_client, page)
+    post_action(hr_client, page, "confirm")
+    settle(hr_client, page)
+    assert db.session.scalar(select(Employee.position)) == "Erzieher"
