@@ -24,17 +24,25 @@ class Column:
     max_length: int = 200
 
 
-PERSONNEL_NUMBER_ALIASES = (
-    "Personalnummer",
-    "Personal-Nr.",
-    "Pers.-Nr.",
-    "PersNr",
-    "Personalnr",
+#: Staff and completion files both name people by their personnel number.
+PERSONNEL_NUMBER = Column(
     "personnel_number",
-    "personnel number",
-    "employee number",
-    "employee id",
-    "staff number",
+    _l("Personnel number"),
+    "Personalnummer",
+    (
+        "Personalnummer",
+        "Personal-Nr.",
+        "Pers.-Nr.",
+        "PersNr",
+        "Personalnr",
+        "personnel_number",
+        "personnel number",
+        "employee number",
+        "employee id",
+        "staff number",
+    ),
+    required=True,
+    max_length=32,
 )
 
 COLUMNS: dict[str, tuple[Column, ...]] = {
@@ -78,14 +86,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         ),
     ),
     ImportKind.STAFF: (
-        Column(
-            "personnel_number",
-            _l("Personnel number"),
-            "Personalnummer",
-            PERSONNEL_NUMBER_ALIASES,
-            required=True,
-            max_length=32,
-        ),
+        PERSONNEL_NUMBER,
         Column(
             "first_name",
             _l("First name"),
@@ -154,14 +155,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         ),
     ),
     ImportKind.COMPLETIONS: (
-        Column(
-            "personnel_number",
-            _l("Personnel number"),
-            "Personalnummer",
-            PERSONNEL_NUMBER_ALIASES,
-            required=True,
-            max_length=32,
-        ),
+        PERSONNEL_NUMBER,
         Column(
             "course",
             _l("Course (code or title)"),
