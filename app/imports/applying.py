@@ -7,7 +7,6 @@ is applied whole or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
@@ -18,7 +17,7 @@ from app.core.types import utcnow
 from app.courses.models import ACTIVE_STATUSES, Completion, CourseSession, Enrolment
 from app.courses.services.enrolment import withdraw_leaver
 from app.imports.models import ImportKind
-from app.imports.planning import Plan
+from app.imports.planning import Plan, Progress
 from app.staff.models import Department, Employee
 from app.staff.services import create_department, move_department
 
@@ -39,7 +38,7 @@ def apply_plan(
     plan: Plan,
     *,
     actor: User | None,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Progress | None = None,
 ) -> Applied:
     """Write ``plan`` (which must be free of problems); flushes, does not commit."""
     if not plan.ok:

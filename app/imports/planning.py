@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.courses.models import Completion, Course
 from app.courses.services.attendance import valid_until
-from app.imports.columns import Column, HeaderMatch, column, columns_of, match_headers
+from app.imports.columns import Column, HeaderMatch, columns_of, match_headers
 from app.imports.models import ImportKind
 from app.imports.reading import FileProblem, Table
 from app.staff.models import Department, Employee
@@ -118,14 +118,14 @@ def build_plan(
     # Named as the template names them (the German header, then the field): the report is
     # stored once and read in either language.
     for name in plan.match.missing:
-        col = column(kind, name)
+        col = plan.columns[name]
         plan.add_problem(
             Problem(
                 "missing_column", column=col.german, params={"column": f"{col.german} ({name})"}
             )
         )
     for name in plan.match.duplicates:
-        col = column(kind, name)
+        col = plan.columns[name]
         plan.add_problem(
             Problem(
                 "duplicate_column", column=col.german, params={"column": f"{col.german} ({name})"}

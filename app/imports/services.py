@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import select, text, update
@@ -20,14 +19,12 @@ from app.core.types import utcnow
 from app.imports.applying import Applied, apply_plan
 from app.imports.columns import columns_of
 from app.imports.models import ImportKind, ImportRun, ImportStatus
-from app.imports.planning import Plan, Problem, build_plan
+from app.imports.planning import Plan, Problem, Progress, build_plan
 from app.imports.reading import FileProblem, read_table
 from app.staff.models import Department
 
 #: Rows of each kind of change shown in the preview; the counts cover all of them.
 SHOWN_ROWS = 200
-
-Progress = Callable[[int, int], None]
 
 
 class ImportStepError(ValueError):
@@ -97,7 +94,7 @@ def check(
         db_session.commit()
         raise
     run = db_session.get(ImportRun, run_id)
-    _store(db_session, run, plan, after_check=True)
+    _store(db_session, run, plan)
     db_session.commit()
     return plan
 
@@ -153,7 +150,7 @@ def apply(
         actor = db_session.get(User, run.confirmed_by_user_id)
     plan = _plan(db_session, run, today=today)
     if not plan.ok or plan.fingerprint() != run.fingerprint:
-        _store(db_session, run, plan, after_check=True, changed_since_preview=plan.ok)
+        _store(db_session, run, plan, changed_since_preview=plan.ok)
         db_session.commit()
         return None
 
@@ -222,7 +219,6 @@ def _store(
     run: ImportRun,
     plan: Plan,
     *,
-    after_check: bool,
     changed_since_preview: bool = False,
 ) -> None:
     if plan.needs_mapping:
@@ -236,8 +232,7 @@ def _store(
     run.rows, run.error_count = plan.rows, plan.problem_count
     run.created_count, run.updated_count = len(plan.new), len(plan.updated)
     run.deactivated_count, run.unchanged_count = len(plan.deactivated), plan.unchanged
-    if after_check:
-        run.checked_at = utcnow()
+    run.checked_at = utcnow()
     report = summarise(db_session, plan)
     report["changed_since_preview"] = changed_since_preview
     run.report_json = json.dumps(report, default=str)
