@@ -241,7 +241,7 @@ def measure(app, repeat: int) -> dict:
 
     from app.extensions import db
     from app.reports import exports, services
-    from app.requirements.status import Status
+    from app.requirements.status import Status, people
     from app.staff.models import Department
     from app.staff.services import list_roots
 
@@ -288,7 +288,7 @@ def measure(app, repeat: int) -> dict:
         employee_seconds, mine = timed(
             repeat,
             lambda: list(
-                services.people(
+                people(
                     db.session,
                     roots=None,
                     today=TODAY,
@@ -306,7 +306,7 @@ def measure(app, repeat: int) -> dict:
         began = time.perf_counter()
         size = rows = 0
         for chunk in exports.people_csv(
-            services.people(
+            people(
                 db.session,
                 roots=[dezernat],
                 today=TODAY,

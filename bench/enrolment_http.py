@@ -82,7 +82,8 @@ def prepare_database(url: str, users: int, capacity: int) -> int:
     from werkzeug.security import generate_password_hash
 
     from app import create_app
-    from app.auth.models import Role, User, UserRole
+    from app.auth.models import User, UserRole
+    from app.core.roles import Role
     from app.core.types import utcnow
     from app.courses.models import Course, CourseSession
     from app.extensions import db

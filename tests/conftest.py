@@ -18,7 +18,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from app import create_app
-from app.auth.models import Role
+from app.core.roles import Role
 from app.extensions import db as _db
 from app.extensions import limiter
 from config import TestConfig

@@ -6,7 +6,8 @@ import itertools
 from datetime import date, datetime, timedelta
 
 from app.auth import services as auth_services
-from app.auth.models import Role, User
+from app.auth.models import User
+from app.core.roles import Role
 from app.core.types import utcnow
 from app.courses.models import Course, CourseSession
 from app.extensions import db

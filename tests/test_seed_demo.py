@@ -4,7 +4,8 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from app.auth.models import Role, User
+from app.auth.models import User
+from app.core.roles import Role
 from app.courses.models import Completion, CourseSession, Enrolment, EnrolmentStatus
 from app.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo_city
 from app.staff import services as staff_services
@@ -85,7 +86,7 @@ def test_demo_city_is_consistent(db):
     roles = set().union(*(u.roles for u in db.session.scalars(select(User))))
     assert roles == set(Role)
     # The "overdue" demo login shows a newcomer what an overdue training looks like.
-    from app.reports.services import people
+    from app.requirements.status import people
 
     overdue_login = dict(DEMO_LOGINS)["Employee, overdue"]
     luca = db.session.scalar(select(User).where(User.email == overdue_login)).employee

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.auth.models import Role
 from app.auth.services import MIN_PASSWORD_LENGTH
+from app.core.forms import MultiCheckboxField
+from app.core.roles import Role
 
 ROLE_LABELS = {
     Role.EMPLOYEE: _l("Employee"),
@@ -18,11 +18,6 @@ ROLE_LABELS = {
     Role.HR: _l("HR / training coordination"),
     Role.ADMIN: _l("Administrator"),
 }
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class LoginForm(FlaskForm):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -10,19 +9,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.core.types import UTCDateTime, utcnow
+from app.core.roles import Role
+from app.core.types import UTCDateTime, sql_values, utcnow
 from app.extensions import db
 from app.staff.models import Department, Employee
-
-
-class Role(enum.StrEnum):
-    EMPLOYEE = "employee"
-    HEAD = "head"
-    HR = "hr"
-    ADMIN = "admin"
-
-
-ROLE_VALUES = ", ".join(f"'{role.value}'" for role in Role)
 
 
 class User(UserMixin, db.Model):
@@ -79,7 +69,7 @@ class UserRole(db.Model):
     __tablename__ = "user_roles"
     __table_args__ = (
         UniqueConstraint("user_id", "role", name="uq_user_roles_user_role"),
-        CheckConstraint(f"role IN ({ROLE_VALUES})", name="role_known"),
+        CheckConstraint(f"role IN ({sql_values(Role)})", name="role_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.auth.models import Role, User, UserRole
+from app.auth.models import User, UserRole
+from app.core.roles import Role
 from app.core.types import utcnow
 from app.staff.models import Department, Employee
-from app.staff.services import is_within
 
 MIN_PASSWORD_LENGTH = 10
 #: Compared against when the account does not exist, so a wrong e-mail costs as long as a
@@ -126,23 +126,6 @@ def change_password(db_session: Session, user: User, *, current: str, new: str) 
     _check_password_length(new)
     user.set_password(new)
     db_session.flush()
-
-
-def department_scope(user: User) -> list[Department] | None:
-    """The departments whose subtrees the user may see: None means the whole city."""
-    if user.has_role(Role.HR, Role.ADMIN):
-        return None
-    if user.has_role(Role.HEAD):
-        return list(user.headed_departments)
-    return []
-
-
-def may_see_department(user: User, department: Department) -> bool:
-    """True when the department lies in the user's scope (heads: their subtrees only)."""
-    scope = department_scope(user)
-    if scope is None:
-        return True
-    return is_within(department, scope)
 
 
 def list_users(db_session: Session) -> list[User]:

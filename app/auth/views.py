@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import bp, services
-from app.auth.access import roles_required
 from app.auth.forms import ROLE_LABELS, ChangePasswordForm, LoginForm, UserForm
-from app.auth.models import Role, User
+from app.auth.models import User
+from app.core.roles import Role, roles_required
 from app.core.services import is_safe_redirect_path
 from app.extensions import db, limiter, login_manager
 from app.staff.services import find_department, find_employee

@@ -1,10 +1,25 @@
-"""Help for views: show a service's complaints on the form they are about."""
+"""Form pieces every area shares, and the helper that shows a service's complaints on the form
+they are about."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from flask import flash
+from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class ActionOnlyForm(FlaskForm):
+    """A button that changes something (confirm, discard, retry): only the CSRF token."""
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 def attach_errors(form, errors: Mapping[str, object]) -> None:

@@ -8,9 +8,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth.access import roles_required
-from app.auth.models import Role
 from app.core.forms import attach_errors
+from app.core.roles import Role, roles_required
 from app.core.types import BERLIN
 from app.courses import bp
 from app.courses.forms import (

@@ -6,7 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.auth.models import Role
+from app.core.roles import Role
 from app.core.services import is_safe_redirect_path
 from app.core.types import BERLIN, utcnow
 from app.courses import bp

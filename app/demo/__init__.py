@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role
 from app.auth.services import create_user
+from app.core.roles import Role
 from app.courses.models import (
     Completion,
     Course,

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from app.auth.models import DepartmentHead, Role, User, UserRole
+from app.auth.models import DepartmentHead, User, UserRole
+from app.core.roles import Role
 from app.core.types import utcnow
 from app.courses.models import ACTIVE_STATUSES, Completion, CourseSession, Enrolment
 from app.courses.services.enrolment import withdraw_leaver

@@ -31,10 +31,6 @@ class UploadForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
-    """Confirm or discard: the CSRF token is all it needs."""
-
-
 def mapping_form(kind: str, headers: list[str], current: dict[str, str]) -> FlaskForm:
     """One choice per unknown header: which field it holds, or "ignore"."""
     choices = [SelectChoice("", _l("— ignore this column —"))] + [

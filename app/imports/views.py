@@ -6,14 +6,13 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth.access import roles_required
-from app.auth.models import Role
-from app.core.forms import attach_errors
+from app.core.forms import ActionOnlyForm, attach_errors
+from app.core.roles import Role, roles_required
 from app.extensions import db
 from app.imports import bp, services
 from app.imports.blanks import blank_csv, blank_xlsx
 from app.imports.columns import KIND_LABELS, column, columns_of
-from app.imports.forms import ActionForm, UploadForm, mapping_form
+from app.imports.forms import UploadForm, mapping_form
 from app.imports.messages import describe
 from app.imports.models import ImportKind, ImportRun, ImportStatus
 from app.imports.tasks import apply_import, check_import
@@ -60,7 +59,7 @@ def index():
 def show(token: str):
     run = _run(token)
     report = run.report
-    context = {"run": run, "report": report, "action_form": ActionForm()}
+    context = {"run": run, "report": report, "action_form": ActionOnlyForm()}
     if report.get("unknown") and run.status in (
         ImportStatus.MAPPING,
         ImportStatus.INVALID,
@@ -107,7 +106,7 @@ def save_mapping(token: str):
 @roles_required(Role.HR, Role.ADMIN)
 def confirm(token: str):
     run = _run(token)
-    if not ActionForm().validate_on_submit():
+    if not ActionOnlyForm().validate_on_submit():
         abort(400)
     if not _step(run, services.confirm, current_user):
         return redirect(url_for("imports.show", token=token))
@@ -118,7 +117,7 @@ def confirm(token: str):
 @roles_required(Role.HR, Role.ADMIN)
 def discard(token: str):
     run = _run(token)
-    if not ActionForm().validate_on_submit():
+    if not ActionOnlyForm().validate_on_submit():
         abort(400)
     if not _step(run, services.discard):
         return redirect(url_for("imports.show", token=token))

@@ -13,7 +13,3 @@ LANGUAGES = {"de": "Deutsch", "en": "English"}
 class LanguageForm(FlaskForm):
     locale = HiddenField(validators=[DataRequired(), AnyOf(list(LANGUAGES))])
     next = HiddenField()
-
-
-class ActionOnlyForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""

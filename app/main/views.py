@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import (
     current_app,
     has_request_context,
@@ -14,14 +16,13 @@ from flask import (
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
-from app.auth.access import roles_required
-from app.auth.models import Role
 from app.core import services
+from app.core.roles import Role, roles_required
 from app.courses.services import queries as course_services
 from app.extensions import db
 from app.main import bp
 from app.main.forms import LANGUAGES, LanguageForm
-from app.requirements.views import my_requirements
+from app.requirements.services import my_requirements
 from app.staff import services as staff_services
 
 
@@ -43,7 +44,16 @@ def _inject_layout() -> dict:
 def home():
     employee = current_user.employee
     overview = course_services.employee_overview(db.session, employee) if employee else None
-    items = my_requirements(employee) if employee else []
+    items = (
+        my_requirements(
+            db.session,
+            employee,
+            today=date.today(),
+            due_soon_days=current_app.config["DUE_SOON_DAYS"],
+        )
+        if employee
+        else []
+    )
     headed = list(current_user.headed_departments) if current_user.has_role(Role.HEAD) else []
     counts = staff_services.headcounts(db.session, headed)
     city = course_services.city_figures(db.session) if current_user.has_role(Role.HR) else None

@@ -20,7 +20,7 @@ from app.courses.models import CourseSession, Enrolment
 from app.courses.services.calendar import session_calendar
 from app.requirements.models import Requirement
 from app.requirements.services import next_sessions
-from app.requirements.status import Status
+from app.requirements.status import Status, people
 from app.staff.models import Employee
 
 
@@ -185,8 +185,6 @@ def _requirement_draft(db_session, kind: str, payload: dict, settings: MailSetti
 
 
 def _digest_draft(db_session, payload: dict, settings: MailSettings) -> Draft:
-    from app.reports.services import people  # a digest is a small report
-
     user = db_session.get(User, payload.get("user_id"))
     if user is None:
         raise UnknownMessage("head_digest")

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 from sqlalchemy import String, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role
 from app.auth.services import responsible_heads, users_with_role
 from app.core.models import OutboxMessage
 from app.core.outbox import enqueue, enqueue_many
+from app.core.roles import Role
 from app.core.types import utcnow
 from app.courses.models import CourseSession, Enrolment, EnrolmentStatus
 from app.requirements.status import Status, status_query

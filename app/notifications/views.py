@@ -6,11 +6,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from app.auth.access import roles_required
-from app.auth.models import Role
+from app.core.forms import ActionOnlyForm
 from app.core.models import OutboxMessage, OutboxStatus
+from app.core.roles import Role, roles_required
 from app.extensions import db
-from app.main.forms import ActionOnlyForm
 from app.notifications import bp
 from app.notifications.delivery import retry_failed
 

@@ -14,7 +14,7 @@ from app.auth.models import User
 from app.core.types import utcnow
 from app.reports import exports, services
 from app.reports.models import ReportFile, ReportStatus
-from app.requirements.status import Status, status_query
+from app.requirements.status import Status, people, status_query
 from app.staff.models import Department
 
 #: Progress is written every this many rows (in its own short transaction).
@@ -87,7 +87,7 @@ def export_content(
     statuses = [s.value for s in Status]
     if file_format == "pdf":  # names only those who need to act
         statuses = [Status.OVERDUE.value, Status.DUE_SOON.value]
-    rows: Iterable = services.people(
+    rows: Iterable = people(
         db_session, roots=roots, today=today, due_soon_days=due_soon_days, statuses=statuses
     )
     if on_rows is not None:

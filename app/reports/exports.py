@@ -11,7 +11,7 @@ from pathlib import Path
 from flask_babel import format_date, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 
-from app.reports.services import PersonStatus
+from app.requirements.status import PersonStatus
 
 
 def status_labels() -> dict[str, str]:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, aliased
 
 from app.auth.models import User
-from app.auth.services import department_scope
 from app.reports.models import CoverageSnapshot
 from app.requirements.models import Requirement
 from app.requirements.status import Status, status_query
-from app.staff.models import Department, Employee
-from app.staff.services import list_roots
+from app.staff.models import Department
+from app.staff.services import department_scope, list_roots
 
 
 @dataclass(frozen=True)
@@ -33,15 +32,6 @@ class CoverageRow:
     @property
     def coverage_percent(self) -> float | None:
         return round(100 * self.covered / self.in_scope, 1) if self.in_scope else None
-
-
-@dataclass(frozen=True)
-class PersonStatus:
-    employee: Employee
-    requirement: Requirement
-    status: str
-    due_date: date | None
-    valid_until: date | None
 
 
 def coverage(
@@ -124,39 +114,6 @@ def scope_of(
     if scope is None:
         return None, list_roots(db_session)
     return scope, [shown for root in scope for shown in (root, *root.children)]
-
-
-def people(
-    db_session: Session,
-    *,
-    roots: Sequence[Department] | None,
-    today: date,
-    due_soon_days: int,
-    statuses: Sequence[str] = (Status.OVERDUE.value, Status.DUE_SOON.value),
-    requirement_id: int | None = None,
-    employee_id: int | None = None,
-) -> Iterator[PersonStatus]:
-    """The people of a scope with the given statuses, soonest due first (streams rows)."""
-    rows = status_query(
-        today=today,
-        due_soon_days=due_soon_days,
-        roots=roots,
-        requirement_id=requirement_id,
-        employee_id=employee_id,
-    ).subquery()
-    query = (
-        select(Employee, Requirement, rows.c.status, rows.c.due_date, rows.c.valid_until)
-        .select_from(rows)
-        .join(Employee, Employee.id == rows.c.employee_id)
-        .join(Requirement, Requirement.id == rows.c.requirement_id)
-        .where(rows.c.status.in_(list(statuses)))
-        .order_by(rows.c.due_date, Employee.last_name, Employee.first_name)
-        .options(joinedload(Employee.department))
-    )
-    for employee, requirement, status, due_date, valid_until in db_session.execute(
-        query.execution_options(yield_per=1000)
-    ):
-        yield PersonStatus(employee, requirement, status, due_date, valid_until)
 
 
 def _totals(rows: list[CoverageRow], departments: Sequence[Department]) -> list[CoverageRow]:

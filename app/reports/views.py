@@ -17,14 +17,13 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.auth.access import roles_required
-from app.auth.models import Role
-from app.auth.services import may_see_department
+from app.core.roles import Role, roles_required
 from app.extensions import db
 from app.reports import background, bp, exports, services
 from app.reports.charts import coverage_bars, trend_chart
 from app.reports.models import ReportFile, ReportStatus
 from app.reports.tasks import build_export
+from app.requirements import status as requirement_status
 from app.requirements.models import Requirement
 from app.requirements.status import Status
 from app.staff import services as staff_services
@@ -78,7 +77,7 @@ def people():
         Status.DUE_SOON.value,
     ]
     requirement_id = request.args.get("requirement", type=int)
-    listed = services.people(
+    listed = requirement_status.people(
         db.session,
         roots=roots,
         today=date.today(),
@@ -105,7 +104,7 @@ def people_csv():
     if later is not None:
         return later
     today = date.today()
-    rows = services.people(
+    rows = requirement_status.people(
         db.session,
         roots=roots,
         today=today,
@@ -217,7 +216,7 @@ def _scope():
     department = None
     if code:
         department = staff_services.find_department(db.session, code) or abort(404)
-        if not may_see_department(current_user, department):
+        if not staff_services.may_see_department(current_user, department):
             abort(403)
     roots, rows_for = services.scope_for(db.session, current_user, department)
     return department, roots, rows_for

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.auth.forms import MultiCheckboxField
+from app.core.forms import MultiCheckboxField
 
 
 class RequirementForm(FlaskForm):

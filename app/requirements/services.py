@@ -10,10 +10,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role, User
-from app.courses.models import Course
+from app.auth.models import User
+from app.core.roles import Role
+from app.courses.models import Course, CourseSession
 from app.courses.services.queries import SessionFilter, find_sessions
 from app.requirements.models import AudienceKind, AudienceRule, Exemption, Requirement
+from app.requirements.status import PersonStatus, Status, people
 from app.staff.models import Department, Employee
 
 
@@ -143,6 +145,22 @@ def end_exemption(db_session: Session, exemption: Exemption, *, today: date, act
         raise NotAllowed(actor.email)
     exemption.ends_on = max(today, exemption.starts_on)
     db_session.flush()
+
+
+def my_requirements(
+    db_session: Session, employee: Employee, *, today: date, due_soon_days: int
+) -> list[tuple[PersonStatus, list[CourseSession]]]:
+    """The employee's requirements with their status, each with the next dates that would
+    fulfil it ("Meine Pflichtschulungen")."""
+    rows = people(
+        db_session,
+        roots=None,
+        today=today,
+        due_soon_days=due_soon_days,
+        statuses=tuple(status.value for status in Status),
+        employee_id=employee.id,
+    )
+    return [(row, next_sessions(db_session, row.requirement)) for row in rows]
 
 
 def next_sessions(db_session: Session, requirement: Requirement, *, limit: int = 3) -> list:

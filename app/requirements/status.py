@@ -18,7 +18,8 @@ Definitions (``today`` inclusive):
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import (
@@ -38,7 +39,7 @@ from sqlalchemy import (
     union,
     union_all,
 )
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.core.sql import add_days, add_months, greatest, least, make_date, year_of
 from app.courses.models import Completion
@@ -137,6 +138,48 @@ def status_query(
             ),
         )
     )
+
+
+@dataclass(frozen=True)
+class PersonStatus:
+    employee: Employee
+    requirement: Requirement
+    status: str
+    due_date: date | None
+    valid_until: date | None
+
+
+def people(
+    db_session: Session,
+    *,
+    roots: Sequence[Department] | None,
+    today: date,
+    due_soon_days: int,
+    statuses: Sequence[str] = (Status.OVERDUE.value, Status.DUE_SOON.value),
+    requirement_id: int | None = None,
+    employee_id: int | None = None,
+) -> Iterator[PersonStatus]:
+    """The people of a scope with the given statuses, soonest due first (streams rows)."""
+    rows = status_query(
+        today=today,
+        due_soon_days=due_soon_days,
+        roots=roots,
+        requirement_id=requirement_id,
+        employee_id=employee_id,
+    ).subquery()
+    query = (
+        select(Employee, Requirement, rows.c.status, rows.c.due_date, rows.c.valid_until)
+        .select_from(rows)
+        .join(Employee, Employee.id == rows.c.employee_id)
+        .join(Requirement, Requirement.id == rows.c.requirement_id)
+        .where(rows.c.status.in_(list(statuses)))
+        .order_by(rows.c.due_date, Employee.last_name, Employee.first_name)
+        .options(joinedload(Employee.department))
+    )
+    for employee, requirement, status, due_date, valid_until in db_session.execute(
+        query.execution_options(yield_per=1000)
+    ):
+        yield PersonStatus(employee, requirement, status, due_date, valid_until)
 
 
 def _scope_pairs(

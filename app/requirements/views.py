@@ -9,36 +9,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.auth.access import roles_required
-from app.auth.models import Role
-from app.core.forms import attach_errors
+from app.core.forms import ActionOnlyForm, attach_errors
+from app.core.roles import Role, roles_required
 from app.courses.models import Course
 from app.extensions import db
-from app.main.forms import ActionOnlyForm
-from app.reports.services import people
 from app.requirements import bp, services
 from app.requirements.forms import ExemptionForm, RequirementForm
 from app.requirements.models import AudienceKind, Exemption, Requirement
-from app.requirements.services import next_sessions
 from app.requirements.status import Status
 from app.staff.services import find_department, find_employee
 
 ALL_STATUSES = tuple(s.value for s in Status)
-
-
-def my_requirements(employee) -> list:
-    """The employee's requirements with status and the next dates that would fulfil each."""
-    rows = list(
-        people(
-            db.session,
-            roots=None,
-            today=date.today(),
-            due_soon_days=current_app.config["DUE_SOON_DAYS"],
-            statuses=ALL_STATUSES,
-            employee_id=employee.id,
-        )
-    )
-    return [(row, next_sessions(db.session, row.requirement)) for row in rows]
 
 
 @bp.route("/mine")
@@ -46,7 +27,13 @@ def my_requirements(employee) -> list:
 def mine():
     if current_user.employee is None:
         abort(404)
-    return render_template("requirements/mine.html", items=my_requirements(current_user.employee))
+    items = services.my_requirements(
+        db.session,
+        current_user.employee,
+        today=date.today(),
+        due_soon_days=current_app.config["DUE_SOON_DAYS"],
+    )
+    return render_template("requirements/mine.html", items=items)
 
 
 @bp.route("/")

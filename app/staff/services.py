@@ -7,11 +7,22 @@ on SQLite and PostgreSQL alike, however deep the tree and however many departmen
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.core.roles import Role
 from app.staff.models import Department, Employee
+
+
+class Viewer(Protocol):
+    """Who looks at the organisation: a login with roles and the departments it heads."""
+
+    @property
+    def headed_departments(self) -> Sequence[Department]: ...
+
+    def has_role(self, *roles: Role) -> bool: ...
 
 
 class DepartmentError(ValueError):
@@ -102,6 +113,23 @@ def ancestors(db_session: Session, department: Department) -> list[Department]:
         return []
     found = {d.id: d for d in db_session.scalars(select(Department).where(Department.id.in_(ids)))}
     return [found[i] for i in ids]
+
+
+def department_scope(viewer: Viewer) -> list[Department] | None:
+    """The departments whose subtrees the viewer may see: None means the whole city."""
+    if viewer.has_role(Role.HR, Role.ADMIN):
+        return None
+    if viewer.has_role(Role.HEAD):
+        return list(viewer.headed_departments)
+    return []
+
+
+def may_see_department(viewer: Viewer, department: Department) -> bool:
+    """True when the department lies in the viewer's scope (heads: their subtrees only)."""
+    scope = department_scope(viewer)
+    if scope is None:
+        return True
+    return is_within(department, scope)
 
 
 def is_within(department: Department, roots: Sequence[Department]) -> bool:

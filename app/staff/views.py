@@ -5,9 +5,7 @@ from __future__ import annotations
 from flask import abort, render_template, request
 from flask_login import current_user
 
-from app.auth.access import roles_required
-from app.auth.models import Role
-from app.auth.services import department_scope, may_see_department
+from app.core.roles import Role, roles_required
 from app.extensions import db
 from app.staff import bp, services
 from app.staff.models import Department
@@ -18,7 +16,7 @@ PAGE_SIZE = 50
 @bp.route("/departments")
 @roles_required(Role.HEAD, Role.HR, Role.ADMIN)
 def departments():
-    scope = department_scope(current_user)
+    scope = services.department_scope(current_user)
     roots = scope if scope is not None else services.list_roots(db.session)
     tree = services.list_subtree(db.session, roots)
     return render_template(
@@ -30,7 +28,7 @@ def departments():
 @roles_required(Role.HEAD, Role.HR, Role.ADMIN)
 def department(code: str):
     department = services.find_department(db.session, code) or abort(404)
-    if not may_see_department(current_user, department):
+    if not services.may_see_department(current_user, department):
         abort(403)
     return _employee_page(
         "staff/department.html",

@@ -1,4 +1,4 @@
-from app.auth.models import Role
+from app.core.roles import Role
 from tests.conftest import csrf_token
 from tests.factories import DEFAULT_PASSWORD
 

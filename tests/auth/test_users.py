@@ -5,7 +5,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth import services
-from app.auth.models import Role, User, UserRole
+from app.auth.models import User, UserRole
+from app.core.roles import Role
 from tests.conftest import csrf_token
 from tests.factories import DEFAULT_PASSWORD
 

@@ -94,7 +94,7 @@ WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a",
 
 
 def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
-    from app.auth.models import Role
+    from app.core.roles import Role
 
     course_session = overdue_employee(db, make)
     office = make.department("D2", name="Dezernat II")
@@ -202,7 +202,7 @@ def test_200_percent_zoom_keeps_everything_reachable(browser, live_server, db, m
 def test_hr_schedules_books_a_department_marks_attendance_and_coverage_rises(
     page, log_in, db, make
 ):
-    from app.auth.models import Role
+    from app.core.roles import Role
 
     kita = make.department("KITA", name="Kita Buchenbusch")
     old_course = make.course("ALT", title="Alte Schulung")
@@ -268,7 +268,7 @@ def test_head_sees_own_area_drills_down_and_exports_matching_numbers(page, log_i
 
     from openpyxl import load_workbook
 
-    from app.auth.models import Role
+    from app.core.roles import Role
     from app.courses.models import Completion
 
     care = make.department("KB", name="Kinderbetreuung")
@@ -345,7 +345,7 @@ def test_keyboard_only_booking_with_visible_focus(page, log_in, db, make):
 def test_hr_imports_staff_fixes_a_bad_row_previews_and_confirms(
     page, log_in, db, make, celery_worker
 ):
-    from app.auth.models import Role
+    from app.core.roles import Role
 
     make.department("FB-51", name="Kinderbetreuung")
     make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)

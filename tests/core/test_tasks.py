@@ -30,7 +30,7 @@ def test_tasks_run_on_the_configured_broker(app, celery_worker):
 
 
 def test_status_page_shows_the_worker(client, make, login, celery_worker):
-    from app.auth.models import Role
+    from app.core.roles import Role
 
     record_heartbeat.delay("worker-7").get(timeout=30)
     make.user("admin@stadt.example", roles=(Role.ADMIN,), with_employee=False)

@@ -6,7 +6,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from app.auth.models import Role, User
+from app.auth.models import User
+from app.core.roles import Role
 from app.courses.models import Completion
 from app.extensions import db
 from app.staff.models import Department

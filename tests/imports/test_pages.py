@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from app.auth.models import Role
+from app.core.roles import Role
 from app.extensions import db
 from app.imports.models import ImportRun
 from app.staff.models import Department, Employee

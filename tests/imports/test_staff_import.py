@@ -7,7 +7,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.auth.models import Role, User
+from app.auth.models import User
+from app.core.roles import Role
 from app.courses.models import Enrolment
 from app.courses.services.enrolment import enrol
 from app.extensions import db

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from app import create_app
-from app.auth.models import Role
+from app.core.roles import Role
 from config import TestConfig
 from tests.conftest import csrf_token
 

@@ -5,8 +5,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.auth.models import Role
 from app.core.models import OutboxMessage
+from app.core.roles import Role
 from app.notifications import delivery
 from app.notifications.scans import queue_head_digests, queue_requirement_reminders
 from app.requirements.models import AudienceKind, AudienceRule, Requirement

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.auth.models import Role
+from app.core.roles import Role
 from app.courses.models import Completion
 from app.requirements.models import AudienceKind, AudienceRule, Requirement
 from tests.conftest import csrf_token

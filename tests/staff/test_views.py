@@ -1,6 +1,6 @@
 import pytest
 
-from app.auth.models import Role
+from app.core.roles import Role
 
 
 @pytest.fixture

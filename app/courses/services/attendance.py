@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role, User
+from app.auth.models import User
+from app.core.roles import Role
 from app.core.types import BERLIN, utcnow
 from app.courses.models import (
     SEATED_STATUSES,

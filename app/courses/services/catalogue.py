@@ -9,8 +9,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role, User
+from app.auth.models import User
 from app.core.outbox import enqueue
+from app.core.roles import Role
 from app.core.types import utcnow
 from app.courses.models import (
     ACTIVE_STATUSES,

@@ -17,8 +17,9 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role, User
+from app.auth.models import User
 from app.core.outbox import enqueue
+from app.core.roles import Role
 from app.core.types import utcnow
 from app.courses.models import (
     ACTIVE_STATUSES,
