@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.auth.models import User, UserRole
 from app.core.roles import Role
-from app.core.types import utcnow
+from app.core.types import DbSession, utcnow
 from app.staff.models import Department, Employee
 
 MIN_PASSWORD_LENGTH = 10
@@ -47,7 +46,7 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def authenticate(db_session: Session, *, email: str, password: str) -> User | None:
+def authenticate(db_session: DbSession, *, email: str, password: str) -> User | None:
     """The active user with this e-mail and password, or None (without saying which was wrong)."""
     user = db_session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
@@ -60,7 +59,7 @@ def authenticate(db_session: Session, *, email: str, password: str) -> User | No
 
 
 def create_user(
-    db_session: Session,
+    db_session: DbSession,
     *,
     email: str,
     password: str,
@@ -89,7 +88,7 @@ def create_user(
 
 
 def update_user(
-    db_session: Session,
+    db_session: DbSession,
     user: User,
     *,
     roles: Iterable[Role],
@@ -119,7 +118,7 @@ def update_user(
     return user
 
 
-def change_password(db_session: Session, user: User, *, current: str, new: str) -> None:
+def change_password(db_session: DbSession, user: User, *, current: str, new: str) -> None:
     """Replace the password after checking the current one."""
     if not user.check_password(current):
         raise WrongPassword(user.email)
@@ -128,7 +127,7 @@ def change_password(db_session: Session, user: User, *, current: str, new: str) 
     db_session.flush()
 
 
-def list_users(db_session: Session) -> list[User]:
+def list_users(db_session: DbSession) -> list[User]:
     return list(db_session.scalars(select(User).order_by(User.email)))
 
 
@@ -137,7 +136,7 @@ def _check_password_length(password: str) -> None:
         raise PasswordTooShort(str(MIN_PASSWORD_LENGTH))
 
 
-def responsible_heads(db_session: Session) -> dict[int, list[User]]:
+def responsible_heads(db_session: DbSession) -> dict[int, list[User]]:
     """For every department, the active heads of the nearest department at or above it that has
     any (a Kita without its own head is looked after by the head of Kinderbetreuung)."""
     departments = db_session.scalars(select(Department)).all()
@@ -156,7 +155,7 @@ def responsible_heads(db_session: Session) -> dict[int, list[User]]:
     return result
 
 
-def users_with_role(db_session: Session, role: Role) -> list[User]:
+def users_with_role(db_session: DbSession, role: Role) -> list[User]:
     return [
         user
         for user in db_session.scalars(select(User).where(User.active.is_(True)))

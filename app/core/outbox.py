@@ -10,13 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.models import OutboxMessage
+from app.core.types import DbSession
 
 logger = logging.getLogger(__name__)
 #: Key in ``Session.info``: this transaction wrote outbox rows.
 WRITTEN = "outbox_written"
 
 
-def enqueue(db_session: Session, *, key: str, kind: str, payload: dict) -> OutboxMessage:
+def enqueue(db_session: DbSession, *, key: str, kind: str, payload: dict) -> OutboxMessage:
     """Record a message under ``key`` once; a second call with the same key returns the first."""
     existing = db_session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
     if existing is not None:
@@ -31,7 +32,7 @@ def enqueue(db_session: Session, *, key: str, kind: str, payload: dict) -> Outbo
     return message
 
 
-def enqueue_many(db_session: Session, messages: list[tuple[str, str, dict]]) -> int:
+def enqueue_many(db_session: DbSession, messages: list[tuple[str, str, dict]]) -> int:
     """Record many (key, kind, payload) at once, skipping keys already written; returns how
     many are new. For scans that may find thousands of due reminders."""
     added = 0

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.core.models import WorkerHeartbeat
-from app.core.types import utcnow
+from app.core.types import DbSession, utcnow
 
 
-def record_heartbeat(db_session: Session, *, hostname: str) -> WorkerHeartbeat:
+def record_heartbeat(db_session: DbSession, *, hostname: str) -> WorkerHeartbeat:
     """Note that a worker node is alive; running it twice only moves the timestamp."""
     heartbeat = db_session.scalar(
         select(WorkerHeartbeat).where(WorkerHeartbeat.hostname == hostname)
@@ -23,7 +22,7 @@ def record_heartbeat(db_session: Session, *, hostname: str) -> WorkerHeartbeat:
     return heartbeat
 
 
-def list_heartbeats(db_session: Session) -> list[WorkerHeartbeat]:
+def list_heartbeats(db_session: DbSession) -> list[WorkerHeartbeat]:
     """All worker nodes that ever reported, most recent first."""
     return list(
         db_session.scalars(select(WorkerHeartbeat).order_by(WorkerHeartbeat.last_seen_at.desc()))

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
 from app.auth.services import create_user
 from app.core.roles import Role
+from app.core.types import DbSession
 from app.courses.models import (
     Completion,
     Course,
@@ -89,7 +88,7 @@ class DemoSummary:
 
 
 def seed_demo_city(
-    db_session: Session, *, seed: int = 2026, today: date | None = None
+    db_session: DbSession, *, seed: int = 2026, today: date | None = None
 ) -> DemoSummary:
     """Add the demo city (tree, staff, courses, sessions, history, logins) and flush; no commit."""
     today = today or datetime.now(BERLIN).date()
@@ -125,7 +124,7 @@ class _Person:
 class _CityBuilder:
     """Builds the city step by step, keeping the bookkeeping the constraints need."""
 
-    def __init__(self, db_session: Session, rng: random.Random, today: date) -> None:
+    def __init__(self, db_session: DbSession, rng: random.Random, today: date) -> None:
         self.db = db_session
         self.rng = rng
         self.today = today

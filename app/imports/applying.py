@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
 
 from app.auth.models import DepartmentHead, User, UserRole
 from app.core.roles import Role
-from app.core.types import utcnow
+from app.core.types import DbSession, utcnow
 from app.courses.models import ACTIVE_STATUSES, Completion, CourseSession, Enrolment
 from app.courses.services.enrolment import withdraw_leaver
 from app.imports.models import ImportKind
@@ -35,7 +34,7 @@ class Applied:
 
 
 def apply_plan(
-    db_session: Session,
+    db_session: DbSession,
     plan: Plan,
     *,
     actor: User | None,
@@ -60,7 +59,7 @@ def apply_plan(
     return applied
 
 
-def _apply_staff(db_session: Session, plan: Plan, actor: User | None, progress) -> Applied:
+def _apply_staff(db_session: DbSession, plan: Plan, actor: User | None, progress) -> Applied:
     now = utcnow()
     done = 0
     for chunk in _chunks(plan.new):
@@ -91,7 +90,7 @@ def _apply_staff(db_session: Session, plan: Plan, actor: User | None, progress) 
     )
 
 
-def _withdraw_leavers(db_session: Session, employee_ids: list[int], actor: User | None) -> int:
+def _withdraw_leavers(db_session: DbSession, employee_ids: list[int], actor: User | None) -> int:
     """Cancel every future booking and waiting place of these people."""
     cancelled = 0
     now = utcnow()
@@ -112,7 +111,7 @@ def _withdraw_leavers(db_session: Session, employee_ids: list[int], actor: User 
     return cancelled
 
 
-def _apply_departments(db_session: Session, plan: Plan, actor: User | None, progress) -> Applied:
+def _apply_departments(db_session: DbSession, plan: Plan, actor: User | None, progress) -> Applied:
     by_code = {d.code: d for d in db_session.scalars(select(Department))}
     done = 0
     for row in plan.new:  # parents come first (the plan is in tree order)
@@ -151,7 +150,7 @@ def _apply_departments(db_session: Session, plan: Plan, actor: User | None, prog
     return Applied(created=len(plan.new), updated=len(plan.updated), heads=heads)
 
 
-def _apply_completions(db_session: Session, plan: Plan, actor: User | None, progress) -> Applied:
+def _apply_completions(db_session: DbSession, plan: Plan, actor: User | None, progress) -> Applied:
     done = 0
     columns = ("employee_id", "course_id", "completed_on", "valid_until", "certificate_ref")
     for chunk in _chunks(plan.new):

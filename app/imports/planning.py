@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.core.types import DbSession
 from app.courses.models import Completion, Course
 from app.courses.services.attendance import valid_until
 from app.imports.columns import Column, HeaderMatch, columns_of, match_headers
@@ -103,7 +103,7 @@ Progress = Callable[[int, int], None]
 
 
 def build_plan(
-    db_session: Session,
+    db_session: DbSession,
     *,
     kind: str,
     table: Table,
@@ -228,7 +228,7 @@ def _folded(values: dict[str, int]) -> dict[str, int]:
 
 
 class _Planner:
-    def __init__(self, db_session: Session, plan: Plan, *, today: date, full_export: bool):
+    def __init__(self, db_session: DbSession, plan: Plan, *, today: date, full_export: bool):
         self.db_session, self.plan, self.today, self.full_export = (
             db_session,
             plan,

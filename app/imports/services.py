@@ -12,10 +12,9 @@ import secrets
 from datetime import date
 
 from sqlalchemy import select, text, update
-from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.core.types import utcnow
+from app.core.types import DbSession, utcnow
 from app.imports.applying import Applied, apply_plan
 from app.imports.columns import columns_of
 from app.imports.models import ImportKind, ImportRun, ImportStatus
@@ -32,7 +31,7 @@ class ImportStepError(ValueError):
 
 
 def record_upload(
-    db_session: Session,
+    db_session: DbSession,
     *,
     kind: str,
     filename: str,
@@ -59,18 +58,18 @@ def record_upload(
     return run
 
 
-def find_run(db_session: Session, token: str) -> ImportRun | None:
+def find_run(db_session: DbSession, token: str) -> ImportRun | None:
     return db_session.scalar(select(ImportRun).where(ImportRun.token == token))
 
 
-def recent_runs(db_session: Session, limit: int = 20) -> list[ImportRun]:
+def recent_runs(db_session: DbSession, limit: int = 20) -> list[ImportRun]:
     return list(
         db_session.scalars(select(ImportRun).order_by(ImportRun.created_at.desc()).limit(limit))
     )
 
 
 def check(
-    db_session: Session, run_id: int, *, today: date, on_progress: Progress | None = None
+    db_session: DbSession, run_id: int, *, today: date, on_progress: Progress | None = None
 ) -> Plan | None:
     """Check the file and store the preview; commits. Returns the plan (None if not due)."""
     run = db_session.get(ImportRun, run_id)
@@ -99,7 +98,7 @@ def check(
     return plan
 
 
-def set_mapping(db_session: Session, run: ImportRun, mapping: dict[str, str]) -> None:
+def set_mapping(db_session: DbSession, run: ImportRun, mapping: dict[str, str]) -> None:
     """The user's word for unknown columns; the file is checked again (caller commits)."""
     if run.status not in (ImportStatus.MAPPING, ImportStatus.INVALID, ImportStatus.READY):
         raise ImportStepError(run.status)
@@ -108,7 +107,7 @@ def set_mapping(db_session: Session, run: ImportRun, mapping: dict[str, str]) ->
     run.status, run.progress = ImportStatus.QUEUED.value, 0
 
 
-def confirm(db_session: Session, run: ImportRun, user: User | None) -> None:
+def confirm(db_session: DbSession, run: ImportRun, user: User | None) -> None:
     """Confirm a checked preview; the caller commits, then starts ``apply``."""
     claimed = db_session.execute(
         update(ImportRun)
@@ -125,14 +124,14 @@ def confirm(db_session: Session, run: ImportRun, user: User | None) -> None:
         raise ImportStepError(run.status)
 
 
-def discard(db_session: Session, run: ImportRun) -> None:
+def discard(db_session: DbSession, run: ImportRun) -> None:
     if run.status not in (ImportStatus.MAPPING, ImportStatus.INVALID, ImportStatus.READY):
         raise ImportStepError(run.status)
     run.status = ImportStatus.DISCARDED.value
 
 
 def apply(
-    db_session: Session,
+    db_session: DbSession,
     run_id: int,
     *,
     today: date,
@@ -183,7 +182,7 @@ def apply(
     return applied
 
 
-def fail(db_session: Session, run: ImportRun, reason: str) -> None:
+def fail(db_session: DbSession, run: ImportRun, reason: str) -> None:
     """Mark a run that could not be started (e.g. the broker is down); caller commits."""
     run.status, run.error = ImportStatus.FAILED.value, reason
 
@@ -191,7 +190,7 @@ def fail(db_session: Session, run: ImportRun, reason: str) -> None:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _plan(db_session: Session, run: ImportRun, *, today: date, on_progress=None) -> Plan:
+def _plan(db_session: DbSession, run: ImportRun, *, today: date, on_progress=None) -> Plan:
     try:
         table = read_table(run.content)
     except FileProblem as problem:
@@ -215,7 +214,7 @@ def _plan(db_session: Session, run: ImportRun, *, today: date, on_progress=None)
 
 
 def _store(
-    db_session: Session,
+    db_session: DbSession,
     run: ImportRun,
     plan: Plan,
     *,
@@ -238,7 +237,7 @@ def _store(
     run.report_json = json.dumps(report, default=str)
 
 
-def summarise(db_session: Session, plan: Plan) -> dict:
+def summarise(db_session: DbSession, plan: Plan) -> dict:
     """What the preview shows: counts, problems, and the first rows of each kind of change."""
     match = plan.match
     return {
@@ -270,7 +269,7 @@ def summarise(db_session: Session, plan: Plan) -> dict:
     }
 
 
-def _shown_new(db_session: Session, plan: Plan) -> list[dict]:
+def _shown_new(db_session: DbSession, plan: Plan) -> list[dict]:
     rows = plan.new[:SHOWN_ROWS]
     if plan.kind == ImportKind.STAFF:
         ids = {row["department_id"] for row in rows}
@@ -302,7 +301,7 @@ def _shown_new(db_session: Session, plan: Plan) -> list[dict]:
     ]
 
 
-def _set_progress(db_session: Session, run_id: int, percent: int, *, commit: bool) -> None:
+def _set_progress(db_session: DbSession, run_id: int, percent: int, *, commit: bool) -> None:
     if commit:  # checking holds no write transaction between rows
         db_session.execute(
             update(ImportRun).where(ImportRun.id == run_id).values(progress=percent),
@@ -319,7 +318,7 @@ def _set_progress(db_session: Session, run_id: int, percent: int, *, commit: boo
         connection.execute(update(ImportRun).where(ImportRun.id == run_id).values(progress=percent))
 
 
-def _serialise(db_session: Session, run_id: int) -> None:
+def _serialise(db_session: DbSession, run_id: int) -> None:
     """Let one worker at a time apply a run (a redelivered task waits, then finds it done)."""
     if db_session.get_bind().dialect.name == "postgresql":
         db_session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": 7_000_000 + run_id})

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
 from app.core.models import OutboxMessage, OutboxStatus
-from app.core.types import utcnow
+from app.core.types import DbSession, utcnow
 from app.courses.models import CourseSession, Enrolment
 from app.notifications.mailer import Mailer, PermanentFailure, TemporaryFailure
 from app.notifications.messages import MailSettings, NoRecipient, UnknownMessage, build_message
@@ -46,7 +46,7 @@ class DeliveryReport:
 
 
 def deliver_pending(
-    db_session: Session, *, batch_size: int = 200, mailer: Mailer | None = None
+    db_session: DbSession, *, batch_size: int = 200, mailer: Mailer | None = None
 ) -> DeliveryReport:
     """Send every message that is due, batch after batch; commits after each message."""
     report = DeliveryReport()
@@ -73,7 +73,7 @@ def deliver_pending(
             mailer.close()
 
 
-def claim_due(db_session: Session, *, limit: int, now: datetime | None = None) -> list[int]:
+def claim_due(db_session: DbSession, *, limit: int, now: datetime | None = None) -> list[int]:
     """Mark up to ``limit`` due messages as being sent by this worker; returns their ids."""
     now = now or utcnow()
     lease = _claim_lease()
@@ -109,7 +109,7 @@ def claim_due(db_session: Session, *, limit: int, now: datetime | None = None) -
 
 
 def deliver_one(
-    db_session: Session,
+    db_session: DbSession,
     message_id: int,
     *,
     mailer: Mailer,
@@ -152,7 +152,7 @@ def deliver_one(
     db_session.flush()
 
 
-def retry_failed(db_session: Session, message_ids: list[int] | None = None) -> int:
+def retry_failed(db_session: DbSession, message_ids: list[int] | None = None) -> int:
     """HR: queue failed messages again (all, or the given ones); returns how many."""
     query = (
         update(OutboxMessage)
@@ -175,7 +175,7 @@ def mail_settings() -> MailSettings:
     )
 
 
-def _prefetch(db_session: Session, message_ids: list[int]) -> None:
+def _prefetch(db_session: DbSession, message_ids: list[int]) -> None:
     """Load a batch's rows and what their messages show in a few queries, not a few per row."""
     rows = db_session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(message_ids))).all()
     wanted: dict[type, set[int]] = {Employee: set(), CourseSession: set(), Enrolment: set()}

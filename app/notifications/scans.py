@@ -6,18 +6,17 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from sqlalchemy import String, cast, exists, func, literal, select
-from sqlalchemy.orm import Session
 
 from app.auth.services import responsible_heads, users_with_role
 from app.core.models import OutboxMessage
 from app.core.outbox import enqueue, enqueue_many
 from app.core.roles import Role
-from app.core.types import utcnow
+from app.core.types import DbSession, utcnow
 from app.courses.models import CourseSession, Enrolment, EnrolmentStatus
 from app.requirements.status import Status, status_query
 
 
-def queue_session_reminders(db_session: Session, *, days_before: Iterable[int]) -> int:
+def queue_session_reminders(db_session: DbSession, *, days_before: Iterable[int]) -> int:
     """Write one reminder per booked person and lead time (e.g. 7 and 1 days), never twice.
 
     A person who booked after the lead time had begun gets no reminder for it (the booking
@@ -69,7 +68,7 @@ def queue_session_reminders(db_session: Session, *, days_before: Iterable[int]) 
 
 
 def queue_requirement_reminders(
-    db_session: Session,
+    db_session: DbSession,
     *,
     today: date,
     due_soon_days: int,
@@ -132,7 +131,7 @@ def queue_requirement_reminders(
     return enqueue_many(db_session, messages)
 
 
-def queue_head_digests(db_session: Session, *, today: date, due_soon_days: int) -> int:
+def queue_head_digests(db_session: DbSession, *, today: date, due_soon_days: int) -> int:
     """One digest a week per head whose area has people overdue or due soon."""
     year, week, _ = today.isocalendar()
     messages = []

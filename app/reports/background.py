@@ -8,10 +8,9 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.core.types import utcnow
+from app.core.types import DbSession, utcnow
 from app.reports import exports, services
 from app.reports.models import ReportFile, ReportStatus
 from app.requirements.status import Status, people, status_query
@@ -22,7 +21,7 @@ PROGRESS_EVERY = 1000
 
 
 def request_export(
-    db_session: Session, *, user: User, department: Department | None, file_format: str
+    db_session: DbSession, *, user: User, department: Department | None, file_format: str
 ) -> ReportFile:
     """Record an export to build; the caller commits, then starts ``build_export`` with its id."""
     report = ReportFile(
@@ -36,7 +35,7 @@ def request_export(
     return report
 
 
-def build_export(db_session: Session, report_id: int, *, today: date, due_soon_days: int) -> None:
+def build_export(db_session: DbSession, report_id: int, *, today: date, due_soon_days: int) -> None:
     """Build the file, writing progress as it goes; safe to run again (a finished one stays)."""
     report = db_session.get(ReportFile, report_id)
     if report is None or report.status == ReportStatus.DONE.value:
@@ -72,7 +71,7 @@ def build_export(db_session: Session, report_id: int, *, today: date, due_soon_d
 
 
 def export_content(
-    db_session: Session,
+    db_session: DbSession,
     *,
     department: Department | None,
     roots: list[Department] | None,
@@ -117,7 +116,7 @@ def export_filename(department: Department | None, file_format: str, today: date
     return f"schulungsquote-{department.code if department else 'gesamt'}-{today}.{file_format}"
 
 
-def scope_size(db_session: Session, roots: list[Department] | None) -> int:
+def scope_size(db_session: DbSession, roots: list[Department] | None) -> int:
     """How many active employees a report covers (decides: now, or in the background)."""
     from app.staff.models import Employee
     from app.staff.services import subtree_condition
@@ -142,7 +141,7 @@ def _counting(rows: Iterable, report: Callable[[int], None]) -> Iterator:
         yield row
 
 
-def _write_progress(db_session: Session, report_id: int, percent: int) -> None:
+def _write_progress(db_session: DbSession, report_id: int, percent: int) -> None:
     # Its own connection and transaction: the export's query is still streaming on the other.
     # SQLite (the one-machine default) allows one writer while that read holds its lock, so
     # there the bar jumps from 0 to 100.

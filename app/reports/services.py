@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from app.auth.models import User
+from app.core.types import DbSession
 from app.reports.models import CoverageSnapshot
 from app.requirements.models import Requirement
 from app.requirements.status import Status, status_query
@@ -35,7 +36,7 @@ class CoverageRow:
 
 
 def coverage(
-    db_session: Session,
+    db_session: DbSession,
     *,
     departments: Sequence[Department],
     scope_roots: Sequence[Department] | None,
@@ -97,7 +98,7 @@ def coverage(
 
 
 def scope_for(
-    db_session: Session, user: User, department: Department | None
+    db_session: DbSession, user: User, department: Department | None
 ) -> tuple[list[Department] | None, list[Department]]:
     """(roots to compute over, departments to show as rows) of a report for ``user``: a chosen
     department and its children, else the user's whole scope (HR: the city's top departments;
@@ -106,7 +107,7 @@ def scope_for(
 
 
 def scope_of(
-    db_session: Session, department: Department | None, scope: list[Department] | None
+    db_session: DbSession, department: Department | None, scope: list[Department] | None
 ) -> tuple[list[Department] | None, list[Department]]:
     """The same for a given scope (None: the whole city), e.g. for a command without a user."""
     if department is not None:
@@ -177,7 +178,7 @@ class TrendPoint:
         return round(100 * self.covered / self.in_scope, 1) if self.in_scope else None
 
 
-def take_snapshot(db_session: Session, *, today: date, due_soon_days: int) -> int:
+def take_snapshot(db_session: DbSession, *, today: date, due_soon_days: int) -> int:
     """Store today's coverage of every department and of the city; once per day (idempotent)."""
     if db_session.scalar(select(CoverageSnapshot.id).where(CoverageSnapshot.taken_on == today)):
         return 0
@@ -207,7 +208,7 @@ def take_snapshot(db_session: Session, *, today: date, due_soon_days: int) -> in
 
 
 def trend(
-    db_session: Session, *, department: Department | None, requirement_ids: Sequence[int]
+    db_session: DbSession, *, department: Department | None, requirement_ids: Sequence[int]
 ) -> dict[int, list[TrendPoint]]:
     """The stored snapshots of one department (None: the city) per requirement, oldest first."""
     where = (

@@ -8,10 +8,10 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.core.roles import Role
+from app.core.types import DbSession
 from app.courses.models import Course, CourseSession
 from app.courses.services.queries import SessionFilter, find_sessions
 from app.requirements.models import AudienceKind, AudienceRule, Exemption, Requirement
@@ -56,7 +56,7 @@ class RequirementData:
 
 
 def save_requirement(
-    db_session: Session, *, data: RequirementData, actor: User, requirement: Requirement | None
+    db_session: DbSession, *, data: RequirementData, actor: User, requirement: Requirement | None
 ) -> Requirement:
     """Create or change a requirement; a rule without audience, course or due date is refused."""
     if not actor.has_role(Role.HR):
@@ -107,7 +107,7 @@ def save_requirement(
 
 
 def add_exemption(
-    db_session: Session,
+    db_session: DbSession,
     *,
     employee: Employee,
     requirement: Requirement,
@@ -139,7 +139,7 @@ def add_exemption(
     return exemption
 
 
-def end_exemption(db_session: Session, exemption: Exemption, *, today: date, actor: User) -> None:
+def end_exemption(db_session: DbSession, exemption: Exemption, *, today: date, actor: User) -> None:
     """End an exemption today (the person is in scope again tomorrow)."""
     if not actor.has_role(Role.HR):
         raise NotAllowed(actor.email)
@@ -148,7 +148,7 @@ def end_exemption(db_session: Session, exemption: Exemption, *, today: date, act
 
 
 def my_requirements(
-    db_session: Session, employee: Employee, *, today: date, due_soon_days: int
+    db_session: DbSession, employee: Employee, *, today: date, due_soon_days: int
 ) -> list[tuple[PersonStatus, list[CourseSession]]]:
     """The employee's requirements with their status, each with the next dates that would
     fulfil it ("Meine Pflichtschulungen")."""
@@ -163,17 +163,17 @@ def my_requirements(
     return [(row, next_sessions(db_session, row.requirement)) for row in rows]
 
 
-def next_sessions(db_session: Session, requirement: Requirement, *, limit: int = 3) -> list:
+def next_sessions(db_session: DbSession, requirement: Requirement, *, limit: int = 3) -> list:
     """The next bookable dates of any course that fulfils ``requirement``."""
     course_ids = tuple(course.id for course in requirement.courses)
     return find_sessions(db_session, SessionFilter(course_ids=course_ids), limit=limit)
 
 
-def list_requirements(db_session: Session) -> list[Requirement]:
+def list_requirements(db_session: DbSession) -> list[Requirement]:
     return list(db_session.scalars(select(Requirement).order_by(Requirement.name)))
 
 
-def exemptions_of(db_session: Session, requirement: Requirement) -> list[Exemption]:
+def exemptions_of(db_session: DbSession, requirement: Requirement) -> list[Exemption]:
     return list(
         db_session.scalars(
             select(Exemption)

@@ -39,9 +39,10 @@ from sqlalchemy import (
     union,
     union_all,
 )
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from app.core.sql import add_days, add_months, greatest, least, make_date, year_of
+from app.core.types import DbSession
 from app.courses.models import Completion
 from app.requirements.models import (
     AudienceKind,
@@ -150,7 +151,7 @@ class PersonStatus:
 
 
 def people(
-    db_session: Session,
+    db_session: DbSession,
     *,
     roots: Sequence[Department] | None,
     today: date,

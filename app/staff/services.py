@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.orm import Session
 
 from app.core.roles import Role
+from app.core.types import DbSession
 from app.staff.models import Department, Employee
 
 
@@ -38,7 +38,7 @@ class DepartmentCycle(DepartmentError):
 
 
 def create_department(
-    db_session: Session, *, code: str, name: str, parent: Department | None = None
+    db_session: DbSession, *, code: str, name: str, parent: Department | None = None
 ) -> Department:
     """Add a department below ``parent`` (or as a root) and give it its path."""
     code = code.strip()
@@ -54,7 +54,7 @@ def create_department(
 
 
 def move_department(
-    db_session: Session, department: Department, new_parent: Department | None
+    db_session: DbSession, department: Department, new_parent: Department | None
 ) -> None:
     """Hang ``department`` and its subtree below ``new_parent``, rewriting paths in one UPDATE."""
     if new_parent is not None and new_parent.path.startswith(department.path):
@@ -89,7 +89,7 @@ def subtree_ids(roots: Iterable[Department]) -> Select:
     return select(Department.id).where(subtree_condition(roots))
 
 
-def list_subtree(db_session: Session, roots: Iterable[Department]) -> list[Department]:
+def list_subtree(db_session: DbSession, roots: Iterable[Department]) -> list[Department]:
     """The departments of the given subtrees, in tree order."""
     return list(
         db_session.scalars(
@@ -98,7 +98,7 @@ def list_subtree(db_session: Session, roots: Iterable[Department]) -> list[Depar
     )
 
 
-def list_roots(db_session: Session) -> list[Department]:
+def list_roots(db_session: DbSession) -> list[Department]:
     return list(
         db_session.scalars(
             select(Department).where(Department.parent_id.is_(None)).order_by(Department.code)
@@ -106,7 +106,7 @@ def list_roots(db_session: Session) -> list[Department]:
     )
 
 
-def ancestors(db_session: Session, department: Department) -> list[Department]:
+def ancestors(db_session: DbSession, department: Department) -> list[Department]:
     """The chain from the root down to the parent of ``department``."""
     ids = [int(part) for part in department.path.strip("/").split("/")[:-1] if part]
     if not ids:
@@ -138,7 +138,7 @@ def is_within(department: Department, roots: Sequence[Department]) -> bool:
 
 
 def headcounts(
-    db_session: Session, departments: Sequence[Department]
+    db_session: DbSession, departments: Sequence[Department]
 ) -> dict[int, tuple[int, int]]:
     """Active employees per department: (own, whole subtree), computed in SQL in one query."""
     if not departments:
@@ -165,7 +165,7 @@ def headcounts(
 
 
 def search_employees(
-    db_session: Session,
+    db_session: DbSession,
     *,
     roots: Sequence[Department] | None = None,
     text: str = "",
@@ -191,9 +191,9 @@ def search_employees(
     return query.order_by(Employee.last_name, Employee.first_name, Employee.id)
 
 
-def find_department(db_session: Session, code: str) -> Department | None:
+def find_department(db_session: DbSession, code: str) -> Department | None:
     return db_session.scalar(select(Department).where(Department.code == code))
 
 
-def find_employee(db_session: Session, personnel_number: str) -> Employee | None:
+def find_employee(db_session: DbSession, personnel_number: str) -> Employee | None:
     return db_session.scalar(select(Employee).where(Employee.personnel_number == personnel_number))

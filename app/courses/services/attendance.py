@@ -8,11 +8,10 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.core.roles import Role
-from app.core.types import BERLIN, utcnow
+from app.core.types import BERLIN, DbSession, utcnow
 from app.courses.models import (
     SEATED_STATUSES,
     Completion,
@@ -40,7 +39,7 @@ _OUTCOME_ACTIONS = {
 
 
 def record_attendance(
-    db_session: Session,
+    db_session: DbSession,
     *,
     course_session: CourseSession,
     outcomes: Mapping[int, EnrolmentStatus],
@@ -100,7 +99,7 @@ def session_day(course_session: CourseSession) -> date:
 
 
 def _grant_completion(
-    db_session: Session, enrolment: Enrolment, course_session: CourseSession
+    db_session: DbSession, enrolment: Enrolment, course_session: CourseSession
 ) -> None:
     completed_on = session_day(course_session)
     exists = db_session.scalar(
@@ -123,7 +122,7 @@ def _grant_completion(
 
 
 def _withdraw_completion(
-    db_session: Session, enrolment: Enrolment, course_session: CourseSession
+    db_session: DbSession, enrolment: Enrolment, course_session: CourseSession
 ) -> None:
     db_session.execute(
         delete(Completion).where(

@@ -7,12 +7,11 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.core.outbox import enqueue
 from app.core.roles import Role
-from app.core.types import utcnow
+from app.core.types import DbSession, utcnow
 from app.courses.models import (
     ACTIVE_STATUSES,
     Course,
@@ -57,7 +56,7 @@ class SessionData:
 
 
 def save_course(
-    db_session: Session, *, data: CourseData, actor: User, course: Course | None = None
+    db_session: DbSession, *, data: CourseData, actor: User, course: Course | None = None
 ) -> Course:
     """Add a course to the catalogue, or change one (completions given keep their dates)."""
     _require_hr(actor)
@@ -71,7 +70,7 @@ def save_course(
     return course
 
 
-def set_archived(db_session: Session, course: Course, *, archived: bool, actor: User) -> Course:
+def set_archived(db_session: DbSession, course: Course, *, archived: bool, actor: User) -> Course:
     """Archive a course (no new bookings; history stays) or bring it back."""
     _require_hr(actor)
     course.archived = archived
@@ -80,7 +79,7 @@ def set_archived(db_session: Session, course: Course, *, archived: bool, actor: 
 
 
 def schedule_session(
-    db_session: Session, *, course: Course, data: SessionData, actor: User
+    db_session: DbSession, *, course: Course, data: SessionData, actor: User
 ) -> CourseSession:
     """Add a dated session of ``course``."""
     _require_hr(actor)
@@ -94,7 +93,7 @@ def schedule_session(
 
 
 def update_session(
-    db_session: Session, course_session: CourseSession, *, data: SessionData, actor: User
+    db_session: DbSession, course_session: CourseSession, *, data: SessionData, actor: User
 ) -> CourseSession:
     """Change a session. People booked are told when time or place change; more seats go to
     the waiting list at once."""
@@ -128,7 +127,7 @@ def update_session(
 
 
 def cancel_session(
-    db_session: Session, course_session: CourseSession, *, actor: User, reason: str = ""
+    db_session: DbSession, course_session: CourseSession, *, actor: User, reason: str = ""
 ) -> list[Enrolment]:
     """Call a session off: everyone booked or waiting is released and told."""
     _require_hr(actor)
@@ -152,7 +151,7 @@ def cancel_session(
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _active_enrolments(db_session: Session, course_session: CourseSession) -> list[Enrolment]:
+def _active_enrolments(db_session: DbSession, course_session: CourseSession) -> list[Enrolment]:
     return list(
         db_session.scalars(
             select(Enrolment)
@@ -167,7 +166,7 @@ def _require_hr(actor: User) -> None:
         raise NotAllowed(actor.email)
 
 
-def _check_course(db_session: Session, data: CourseData, *, course: Course | None) -> None:
+def _check_course(db_session: DbSession, data: CourseData, *, course: Course | None) -> None:
     errors: dict[str, str] = {}
     clash = db_session.scalar(select(Course).where(Course.code == data.code.strip()))
     if clash is not None and clash is not course:

@@ -15,12 +15,11 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.core.outbox import enqueue
 from app.core.roles import Role
-from app.core.types import utcnow
+from app.core.types import DbSession, utcnow
 from app.courses.models import (
     ACTIVE_STATUSES,
     CourseSession,
@@ -60,7 +59,7 @@ class BulkBookingResult:
 
 
 def enrol(
-    db_session: Session,
+    db_session: DbSession,
     *,
     employee: Employee,
     course_session: CourseSession,
@@ -102,7 +101,7 @@ def enrol(
 
 
 def cancel_enrolment(
-    db_session: Session, *, enrolment: Enrolment, actor: User, override_deadline: bool = False
+    db_session: DbSession, *, enrolment: Enrolment, actor: User, override_deadline: bool = False
 ) -> list[Enrolment]:
     """Cancel a booking or leave the waiting list; returns who moved up into the freed seat."""
     return _withdraw(
@@ -115,7 +114,7 @@ def cancel_enrolment(
 
 
 def withdraw_leaver(
-    db_session: Session, *, enrolment: Enrolment, actor: User | None
+    db_session: DbSession, *, enrolment: Enrolment, actor: User | None
 ) -> list[Enrolment]:
     """Cancel the future booking or waiting place of someone who left the staff (an HR import;
     deadlines do not apply); returns who moved up into the freed seat."""
@@ -131,7 +130,7 @@ def withdraw_leaver(
 
 
 def book_many(
-    db_session: Session,
+    db_session: DbSession,
     *,
     employees: Iterable[Employee],
     course_session: CourseSession,
@@ -163,7 +162,7 @@ def book_many(
 
 
 def move_enrolment(
-    db_session: Session, *, enrolment: Enrolment, target: CourseSession, actor: User
+    db_session: DbSession, *, enrolment: Enrolment, target: CourseSession, actor: User
 ) -> Enrolment:
     """HR moves a person to another session (a seat there, or its waiting list)."""
     if not actor.has_role(Role.HR):
@@ -185,7 +184,7 @@ def move_enrolment(
     )
 
 
-def waitlist_position(db_session: Session, enrolment: Enrolment) -> int | None:
+def waitlist_position(db_session: DbSession, enrolment: Enrolment) -> int | None:
     """1 for the first in line; None when the enrolment is not on the waiting list."""
     if enrolment.status != EnrolmentStatus.WAITLISTED or enrolment.waitlisted_at is None:
         return None
@@ -199,7 +198,7 @@ def waitlist_position(db_session: Session, enrolment: Enrolment) -> int | None:
     return int(ahead or 0) + 1
 
 
-def promote_waitlisted(db_session: Session, course_session: CourseSession) -> list[Enrolment]:
+def promote_waitlisted(db_session: DbSession, course_session: CourseSession) -> list[Enrolment]:
     """Give free seats to the people waiting, first come first served."""
     promoted: list[Enrolment] = []
     while True:
@@ -235,7 +234,7 @@ def promote_waitlisted(db_session: Session, course_session: CourseSession) -> li
 
 
 def _withdraw(
-    db_session: Session,
+    db_session: DbSession,
     enrolment: Enrolment,
     *,
     actor: User,
@@ -279,7 +278,7 @@ def _withdraw(
     return promote_waitlisted(db_session, course_session)
 
 
-def _take_seat(db_session: Session, course_session: CourseSession) -> bool:
+def _take_seat(db_session: DbSession, course_session: CourseSession) -> bool:
     taken = db_session.execute(
         update(CourseSession)
         .where(
@@ -294,7 +293,7 @@ def _take_seat(db_session: Session, course_session: CourseSession) -> bool:
     return taken == 1
 
 
-def _release_seat(db_session: Session, course_session: CourseSession) -> None:
+def _release_seat(db_session: DbSession, course_session: CourseSession) -> None:
     db_session.execute(
         update(CourseSession)
         .where(CourseSession.id == course_session.id)
@@ -305,7 +304,7 @@ def _release_seat(db_session: Session, course_session: CourseSession) -> None:
 
 
 def record_event(
-    db_session: Session,
+    db_session: DbSession,
     enrolment: Enrolment,
     action: EnrolmentAction,
     *,

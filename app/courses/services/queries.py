@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import case, exists, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
-from app.core.types import BERLIN, utcnow
+from app.core.types import BERLIN, DbSession, utcnow
 from app.courses.models import (
     ACTIVE_STATUSES,
     Completion,
@@ -37,7 +37,7 @@ class CityFigures:
     valid_completions: int
 
 
-def employee_overview(db_session: Session, employee: Employee) -> EmployeeOverview:
+def employee_overview(db_session: DbSession, employee: Employee) -> EmployeeOverview:
     """A person's coming sessions and their completions, newest first."""
     upcoming = db_session.scalars(
         select(Enrolment)
@@ -59,7 +59,7 @@ def employee_overview(db_session: Session, employee: Employee) -> EmployeeOvervi
     return EmployeeOverview(upcoming=list(upcoming), completions=list(completions))
 
 
-def city_figures(db_session: Session, *, today: date | None = None) -> CityFigures:
+def city_figures(db_session: DbSession, *, today: date | None = None) -> CityFigures:
     """Headline numbers for HR's start page, each one COUNT in SQL."""
     today = today or date.today()
     valid = (Completion.valid_until.is_(None)) | (Completion.valid_until >= today)
@@ -80,7 +80,7 @@ def city_figures(db_session: Session, *, today: date | None = None) -> CityFigur
     )
 
 
-def list_courses(db_session: Session, *, include_archived: bool = False) -> list[Course]:
+def list_courses(db_session: DbSession, *, include_archived: bool = False) -> list[Course]:
     query = select(Course).order_by(Course.title)
     if not include_archived:
         query = query.where(Course.archived.is_(False))
@@ -99,7 +99,7 @@ class SessionFilter:
 
 
 def find_sessions(
-    db_session: Session, session_filter: SessionFilter, *, limit: int = 200
+    db_session: DbSession, session_filter: SessionFilter, *, limit: int = 200
 ) -> list[CourseSession]:
     """Upcoming, bookable sessions matching the filter, soonest first."""
     query = (
@@ -128,7 +128,7 @@ def find_sessions(
     return list(db_session.scalars(query))
 
 
-def enrolments_of(db_session: Session, course_session: CourseSession) -> list[Enrolment]:
+def enrolments_of(db_session: DbSession, course_session: CourseSession) -> list[Enrolment]:
     """Everyone ever enrolled on a session: booked first, then the waiting list in order."""
     order = case(
         (Enrolment.status == EnrolmentStatus.BOOKED.value, 0),
@@ -150,7 +150,7 @@ def enrolments_of(db_session: Session, course_session: CourseSession) -> list[En
 
 
 def enrolment_for(
-    db_session: Session, course_session: CourseSession, employee: Employee | None
+    db_session: DbSession, course_session: CourseSession, employee: Employee | None
 ) -> Enrolment | None:
     if employee is None:
         return None
@@ -161,7 +161,7 @@ def enrolment_for(
     )
 
 
-def history_of(db_session: Session, employee: Employee) -> list[Enrolment]:
+def history_of(db_session: DbSession, employee: Employee) -> list[Enrolment]:
     """All of a person's enrolments, newest session first."""
     return list(
         db_session.scalars(
@@ -175,7 +175,7 @@ def history_of(db_session: Session, employee: Employee) -> list[Enrolment]:
 
 
 def booking_candidates(
-    db_session: Session,
+    db_session: DbSession,
     *,
     course_session: CourseSession,
     roots: Sequence[Department],
