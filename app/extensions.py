@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import has_request_context, session
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -37,6 +39,14 @@ def _render_migration_item(type_: str, obj: object, _context: object) -> str | b
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    #: What the models subclass. At run time it is ``db.Model`` (the declarative base plus
+    #: Flask-SQLAlchemy's table naming and binds); mypy cannot follow an instance attribute as a
+    #: base class, so it sees the declarative base itself.
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate(render_as_batch=True, render_item=_render_migration_item)
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -11,11 +11,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.core.roles import Role
 from app.core.types import UTCDateTime, sql_values, utcnow
-from app.extensions import db
+from app.extensions import Model
 from app.staff.models import Department, Employee
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A login. Linked to an employee record when the person is on staff."""
 
     __tablename__ = "users"
@@ -65,7 +65,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.email}>"
 
 
-class UserRole(db.Model):
+class UserRole(Model):
     __tablename__ = "user_roles"
     __table_args__ = (
         UniqueConstraint("user_id", "role", name="uq_user_roles_user_role"),
@@ -79,7 +79,7 @@ class UserRole(db.Model):
     user: Mapped[User] = relationship(back_populates="role_rows")
 
 
-class DepartmentHead(db.Model):
+class DepartmentHead(Model):
     """A head user is responsible for this department and everything below it."""
 
     __tablename__ = "department_heads"

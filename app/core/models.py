@@ -9,10 +9,10 @@ from sqlalchemy import JSON, CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.types import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class WorkerHeartbeat(db.Model):
+class WorkerHeartbeat(Model):
     """The last time a Celery worker node ran the heartbeat task; shown on the status page."""
 
     __tablename__ = "worker_heartbeats"
@@ -31,7 +31,7 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """A message to send, written in the same transaction as the change that causes it.
 
     The unique ``key`` names the message (``enrolment-event:42``), so whatever runs twice

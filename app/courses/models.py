@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import UTCDateTime, sql_values, utcnow
-from app.extensions import db
+from app.extensions import Model
 from app.staff.models import Employee
 
 
@@ -54,7 +54,7 @@ SEATED_STATUSES = (
 )
 
 
-class Course(db.Model):
+class Course(Model):
     """An entry of the catalogue."""
 
     __tablename__ = "courses"
@@ -89,7 +89,7 @@ class Course(db.Model):
         return f"<Course {self.code}>"
 
 
-class CourseSession(db.Model):
+class CourseSession(Model):
     """One dated run of a course (Termin). Times are stored in UTC, shown in Europe/Berlin."""
 
     __tablename__ = "course_sessions"
@@ -138,7 +138,7 @@ class CourseSession(db.Model):
         return self.capacity - self.seats_taken
 
 
-class Enrolment(db.Model):
+class Enrolment(Model):
     """Employee × session (Anmeldung)."""
 
     __tablename__ = "enrolments"
@@ -169,7 +169,7 @@ class Enrolment(db.Model):
     )
 
 
-class EnrolmentEvent(db.Model):
+class EnrolmentEvent(Model):
     """One step in an enrolment's history: who did what, when, and whether a deadline was
     overridden (only HR may do that, and it is recorded here)."""
 
@@ -192,7 +192,7 @@ class EnrolmentEvent(db.Model):
     enrolment: Mapped[Enrolment] = relationship(back_populates="events")
 
 
-class Completion(db.Model):
+class Completion(Model):
     """Proof (Nachweis) that an employee completed a course on a date; valid until it expires."""
 
     __tablename__ = "completions"

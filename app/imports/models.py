@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.types import UTCDateTime, sql_values, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
 class ImportKind(enum.StrEnum):
@@ -37,7 +37,7 @@ class ImportStatus(enum.StrEnum):
 BUSY_STATUSES = (ImportStatus.QUEUED, ImportStatus.CHECKING, ImportStatus.APPLYING)
 
 
-class ImportRun(db.Model):
+class ImportRun(Model):
     """One uploaded file and its way through check, preview and confirmation."""
 
     __tablename__ = "import_runs"

@@ -17,10 +17,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.types import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class CoverageSnapshot(db.Model):
+class CoverageSnapshot(Model):
     """Coverage of one department (with its subtree; None: the whole city) for one requirement,
     as it was on ``taken_on``."""
 
@@ -52,7 +52,7 @@ class ReportStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class ReportFile(db.Model):
+class ReportFile(Model):
     """An export built in the background; the finished file is kept here, in the database, so
     any web node can hand it out."""
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import UTCDateTime, utcnow
 from app.courses.models import Course
-from app.extensions import db
+from app.extensions import Model, db
 from app.staff.models import Department, Employee
 
 
@@ -29,7 +29,7 @@ requirement_courses = Table(
 )
 
 
-class Requirement(db.Model):
+class Requirement(Model):
     """Pflichtschulung: an audience must hold one of the courses, first by a due date, then
     again every ``renewal_months``."""
 
@@ -79,7 +79,7 @@ class Requirement(db.Model):
     )
 
 
-class AudienceRule(db.Model):
+class AudienceRule(Model):
     """Who a requirement applies to: rules that include, and rules that exclude (exclude wins)."""
 
     __tablename__ = "requirement_audience"
@@ -108,7 +108,7 @@ class AudienceRule(db.Model):
     department: Mapped[Department | None] = relationship()
 
 
-class Exemption(db.Model):
+class Exemption(Model):
     """A person is out of scope of a requirement for a while (parental leave, long illness,
     equivalent external training); reports show them separately."""
 

@@ -8,10 +8,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class Department(db.Model):
+class Department(Model):
     """A node of the organisation tree (Dezernat > Fachbereich > Abteilung, any depth)."""
 
     __tablename__ = "departments"
@@ -46,7 +46,7 @@ class Department(db.Model):
         return f"<Department {self.code}>"
 
 
-class Employee(db.Model):
+class Employee(Model):
     """A person on staff, identified by the HR system's personnel number."""
 
     __tablename__ = "employees"
