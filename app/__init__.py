@@ -20,7 +20,10 @@ def create_app(config_class: type = Config) -> Flask:
         # Behind a reverse proxy the client address (for login throttling) and the scheme
         # (for secure cookies and redirects) come from its X-Forwarded-* headers.
         hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # Flask's documented way to wrap its WSGI app, which mypy takes for a method reassigned.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale

@@ -48,7 +48,7 @@ def normalise_email(email: str) -> str:
 
 def authenticate(db_session: DbSession, *, email: str, password: str) -> User | None:
     """The active user with this e-mail and password, or None (without saying which was wrong)."""
-    user = db_session.scalar(select(User).where(User.email == normalise_email(email)))
+    user: User | None = db_session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app.auth import bp, services
 from app.auth.forms import ROLE_LABELS, ChangePasswordForm, LoginForm, UserForm
 from app.auth.models import User
+from app.core.forms import attach_errors
 from app.core.roles import Role, roles_required
 from app.core.services import is_safe_redirect_path
 from app.extensions import db, limiter, login_manager
@@ -50,7 +51,7 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(db.session, email=form.email.data, password=form.password.data)
         if user is None:
-            form.password.errors.append(_("E-mail address or password is wrong."))
+            attach_errors(form, {"password": _("E-mail address or password is wrong.")})
             status = 401
         else:
             db.session.commit()
@@ -86,7 +87,7 @@ def change_password():
                 new=form.new_password.data,
             )
         except services.WrongPassword:
-            form.current_password.errors.append(_("The current password is wrong."))
+            attach_errors(form, {"current_password": _("The current password is wrong.")})
         else:
             db.session.commit()
             flash(_("Your password has been changed."), "success")
@@ -106,7 +107,7 @@ def create_user():
     form = UserForm()
     if form.validate_on_submit():
         if not form.password.data:
-            form.password.errors.append(_("A new user needs an initial password."))
+            attach_errors(form, {"password": _("A new user needs an initial password.")})
         else:
             linked = _resolve_links(form)
             if linked is not None:
@@ -179,14 +180,16 @@ def _resolve_links(form: UserForm):
     if form.personnel_number.data:
         employee = find_employee(db.session, form.personnel_number.data.strip())
         if employee is None:
-            form.personnel_number.errors.append(_("No employee has this personnel number."))
+            attach_errors(form, {"personnel_number": _("No employee has this personnel number.")})
             return None
     departments = []
     codes = [c.strip() for c in (form.headed_departments.data or "").split(",") if c.strip()]
     for code in codes:
         department = find_department(db.session, code)
         if department is None:
-            form.headed_departments.errors.append(_("Unknown department code: %(code)s", code=code))
+            attach_errors(
+                form, {"headed_departments": _("Unknown department code: %(code)s", code=code)}
+            )
             return None
         departments.append(department)
     return employee, departments
@@ -194,13 +197,15 @@ def _resolve_links(form: UserForm):
 
 def _attach_error(form: UserForm, error: services.AuthError) -> None:
     if isinstance(error, services.EmailTaken):
-        form.email.errors.append(_("A user with this e-mail address exists already."))
+        attach_errors(form, {"email": _("A user with this e-mail address exists already.")})
     elif isinstance(error, services.EmployeeAlreadyLinked):
-        form.personnel_number.errors.append(_("This employee already has a login."))
+        attach_errors(form, {"personnel_number": _("This employee already has a login.")})
     elif isinstance(error, services.HeadNeedsDepartment):
-        form.headed_departments.errors.append(_("A department head needs at least one department."))
+        attach_errors(
+            form, {"headed_departments": _("A department head needs at least one department.")}
+        )
     elif isinstance(error, services.PasswordTooShort):
-        form.password.errors.append(_("The password is too short."))
+        attach_errors(form, {"password": _("The password is too short.")})
 
 
 @bp.app_template_filter("role_label")

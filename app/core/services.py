@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from sqlalchemy import select
 
 from app.core.models import WorkerHeartbeat
@@ -29,7 +31,7 @@ def list_heartbeats(db_session: DbSession) -> list[WorkerHeartbeat]:
     )
 
 
-def is_safe_redirect_path(target: str | None) -> bool:
+def is_safe_redirect_path(target: str | None) -> TypeGuard[str]:
     """True only for a local path such as ``/courses?x=1``.
 
     Rejects anything a browser could read as another host: ``//evil``, ``http:evil``,

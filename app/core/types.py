@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import TypeAlias
 from zoneinfo import ZoneInfo
 
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import DateTime
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 #: What services take as their database session: a Session, or Flask-SQLAlchemy's scoped
 #: proxy of one (``db.session``), which offers the same methods.
-DbSession: TypeAlias = Session | scoped_session[Any]
+DbSession: TypeAlias = Session | scoped_session[FlaskSession]
 
 #: The city's time zone: sessions are planned and shown in it.
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -80,8 +80,10 @@ def save_requirement(
         errors["cycle_day"] = _l("A yearly cycle needs both a day and a month.")
     elif data.cycle_month is not None and data.renewal_months is not None:
         errors["cycle_day"] = _l("Renew either every few months or on a yearly day, not both.")
-    elif data.cycle_month is not None and not (
-        1 <= data.cycle_day <= 28 and 1 <= data.cycle_month <= 12
+    elif (
+        data.cycle_month is not None
+        and data.cycle_day is not None
+        and not (1 <= data.cycle_day <= 28 and 1 <= data.cycle_month <= 12)
     ):
         errors["cycle_day"] = _l("Choose a day from 1 to 28 and a month from 1 to 12.")
     if data.renewal_window_days is not None and data.renewal_months is None:
@@ -163,7 +165,9 @@ def my_requirements(
     return [(row, next_sessions(db_session, row.requirement)) for row in rows]
 
 
-def next_sessions(db_session: DbSession, requirement: Requirement, *, limit: int = 3) -> list:
+def next_sessions(
+    db_session: DbSession, requirement: Requirement, *, limit: int = 3
+) -> list[CourseSession]:
     """The next bookable dates of any course that fulfils ``requirement``."""
     course_ids = tuple(course.id for course in requirement.courses)
     return find_sessions(db_session, SessionFilter(course_ids=course_ids), limit=limit)

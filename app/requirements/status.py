@@ -21,10 +21,14 @@ import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
     Date,
     Select,
+    Subquery,
     and_,
     case,
     cast,
@@ -73,7 +77,7 @@ def status_query(
     roots: Sequence[Department] | None = None,
     employee_id: int | None = None,
     requirement_id: int | None = None,
-) -> Select:
+) -> Select[int, int, int, str, date, date, int]:
     """Rows (employee_id, department_id, requirement_id, status, due_date, valid_until, covered)
     for everyone in scope, limited to the subtrees of ``roots`` / one employee / one
     requirement when given."""
@@ -188,7 +192,7 @@ def _scope_pairs(
     roots: Sequence[Department] | None,
     employee_id: int | None,
     requirement_id: int | None,
-):
+) -> Select[int, int]:
     """(employee_id, requirement_id) of everyone in an audience and not excluded from it."""
     included = _audience_pairs(False, today, roots, employee_id, requirement_id).subquery("inc")
     excluded = _audience_pairs(True, today, roots, employee_id, requirement_id).subquery("exc")
@@ -200,7 +204,13 @@ def _scope_pairs(
     )
 
 
-def _audience_pairs(exclude, today, roots, employee_id, requirement_id):
+def _audience_pairs(
+    exclude: bool,
+    today: date,
+    roots: Sequence[Department] | None,
+    employee_id: int | None,
+    requirement_id: int | None,
+) -> CompoundSelect[int, int]:
     rule_department = aliased(Department)
     base_filters = [
         AudienceRule.exclude.is_(exclude),
@@ -215,7 +225,7 @@ def _audience_pairs(exclude, today, roots, employee_id, requirement_id):
     if requirement_id is not None:
         base_filters.append(Requirement.id == requirement_id)
 
-    def branch(kind: AudienceKind, match):
+    def branch(kind: AudienceKind, match: ColumnElement[bool]) -> Select[int, int]:
         query = (
             select(Employee.id.label("employee_id"), AudienceRule.requirement_id)
             .select_from(AudienceRule)
@@ -242,12 +252,12 @@ def _audience_pairs(exclude, today, roots, employee_id, requirement_id):
 
 def _best_completions(
     requirement_id: int | None, roots: Sequence[Department] | None, employee_id: int | None
-) -> Select:
+) -> Select[int, int, date]:
     """Per (employee, requirement): the last day its best completion counts (only for the
     people asked about: one employee's page must not aggregate the whole city's history)."""
     requirement = Requirement.__table__
 
-    def history(previous, with_window: bool):
+    def history(previous: ColumnElement[date], with_window: bool) -> Select[*tuple[Any, ...]]:
         query = (
             select(
                 Completion.employee_id,
@@ -302,7 +312,7 @@ def _best_completions(
     ).group_by(h.c.employee_id, h.c.requirement_id)
 
 
-def _period_end(h):
+def _period_end(h: Subquery) -> ColumnElement[date | None]:
     """When a completion's renewal period ends: months after it (or, renewed inside the window
     before the previous period ended, months after that end), or the yearly cycle day a year
     after the next one; None without renewal."""

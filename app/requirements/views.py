@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -158,38 +159,36 @@ def _requirement_data(form: RequirementForm, courses) -> services.RequirementDat
     )
 
 
-def _form_values(requirement: Requirement | None):
+def _form_values(requirement: Requirement | None) -> SimpleNamespace | None:
+    """The form's values for an existing requirement (None: an empty form)."""
     if requirement is None:
         return None
     rules = requirement.audience
 
-    def joined(kind, exclude, attribute):
+    def joined(kind: str, exclude: bool) -> str:
         return ", ".join(
-            getattr(r, attribute) for r in rules if r.kind == kind and r.exclude is exclude
+            rule.department.code if rule.department else rule.position or ""
+            for rule in rules
+            if rule.kind == kind and rule.exclude is exclude
         )
 
-    class Values:
-        name = requirement.name
-        description = requirement.description
-        courses = [c.id for c in requirement.courses]
-        everyone = any(r.kind == AudienceKind.ALL.value for r in rules)
-        include_departments = ", ".join(
-            r.department.code for r in rules if r.kind == "department" and not r.exclude
-        )
-        exclude_departments = ", ".join(
-            r.department.code for r in rules if r.kind == "department" and r.exclude
-        )
-        include_positions = joined("position", False, "position")
-        exclude_positions = joined("position", True, "position")
-        first_due_date = requirement.first_due_date
-        grace_days = requirement.grace_days
-        renewal_months = requirement.renewal_months
-        renewal_window_days = requirement.renewal_window_days
-        cycle_month = requirement.cycle_month
-        cycle_day = requirement.cycle_day
-        active = requirement.active
-
-    return Values()
+    return SimpleNamespace(
+        name=requirement.name,
+        description=requirement.description,
+        courses=[c.id for c in requirement.courses],
+        everyone=any(r.kind == AudienceKind.ALL.value for r in rules),
+        include_departments=joined(AudienceKind.DEPARTMENT.value, False),
+        exclude_departments=joined(AudienceKind.DEPARTMENT.value, True),
+        include_positions=joined(AudienceKind.POSITION.value, False),
+        exclude_positions=joined(AudienceKind.POSITION.value, True),
+        first_due_date=requirement.first_due_date,
+        grace_days=requirement.grace_days,
+        renewal_months=requirement.renewal_months,
+        renewal_window_days=requirement.renewal_window_days,
+        cycle_month=requirement.cycle_month,
+        cycle_day=requirement.cycle_day,
+        active=requirement.active,
+    )
 
 
 def _split(value: str | None) -> list[str]:

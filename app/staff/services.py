@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 
 from app.core.roles import Role
 from app.core.types import DbSession
@@ -76,7 +76,7 @@ def move_department(
     db_session.expire_all()
 
 
-def subtree_condition(roots: Iterable[Department]):
+def subtree_condition(roots: Iterable[Department]) -> ColumnElement[bool]:
     """A WHERE clause matching every department in the subtrees of ``roots``."""
     paths = sorted({root.path for root in roots})
     if not paths:
@@ -84,7 +84,7 @@ def subtree_condition(roots: Iterable[Department]):
     return or_(*(Department.path.like(f"{path}%") for path in paths))
 
 
-def subtree_ids(roots: Iterable[Department]) -> Select:
+def subtree_ids(roots: Iterable[Department]) -> Select[int]:
     """A subquery of the ids of all departments in the subtrees of ``roots``."""
     return select(Department.id).where(subtree_condition(roots))
 
@@ -148,7 +148,7 @@ def headcounts(
         .where(Employee.active.is_(True))
         .group_by(Employee.department_id)
     )
-    own_counts = dict(db_session.execute(own).all())
+    own_counts: dict[int, int] = dict(db_session.execute(own).all())
     outer = Department.__table__.alias("outer_department")
     inner = Department.__table__.alias("inner_department")
     ids = [d.id for d in departments]
@@ -160,7 +160,7 @@ def headcounts(
         .where(outer.c.id.in_(ids))
         .group_by(outer.c.id)
     )
-    rolled_counts = dict(db_session.execute(rolled).all())
+    rolled_counts: dict[int, int] = dict(db_session.execute(rolled).all())
     return {i: (own_counts.get(i, 0), rolled_counts.get(i, 0)) for i in ids}
 
 
@@ -170,7 +170,7 @@ def search_employees(
     roots: Sequence[Department] | None = None,
     text: str = "",
     include_inactive: bool = False,
-) -> Select:
+) -> Select[Employee]:
     """A query for employees, limited to the subtrees of ``roots`` when given, by name/number."""
     query = select(Employee).join(Employee.department)
     if roots is not None:
