@@ -63,6 +63,11 @@ def celery_settings(redis_url: str | None) -> dict:
                 "task": "reports.take_coverage_snapshot",
                 "schedule": crontab(minute=30, hour=2, day_of_month=1),
             },
+            # Seat counters against the bookings of future dates (courses.services.seats).
+            "seat-count-check": {
+                "task": "courses.check_seat_counts",
+                "schedule": crontab(minute=15, hour=3),
+            },
             "requirement-reminders": {
                 "task": "notifications.scan_requirement_reminders",
                 "schedule": 6 * 3600.0,

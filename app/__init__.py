@@ -146,6 +146,7 @@ def _import_models() -> None:
 
 def _import_tasks() -> None:
     from app.core import tasks as _core_tasks  # noqa: F401
+    from app.courses import tasks as _course_tasks  # noqa: F401
     from app.imports import tasks as _import_tasks  # noqa: F401
     from app.notifications import tasks as _notification_tasks  # noqa: F401
     from app.reports import tasks as _report_tasks  # noqa: F401

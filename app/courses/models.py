@@ -149,6 +149,13 @@ class Enrolment(Model):
         CheckConstraint(
             "status <> 'waitlisted' OR waitlisted_at IS NOT NULL", name="waitlisted_has_time"
         ),
+        CheckConstraint(
+            "(status = 'waitlisted') = (waitlist_number IS NOT NULL)",
+            name="waitlisted_has_number",
+        ),
+        UniqueConstraint(
+            "session_id", "waitlist_number", name="uq_enrolments_session_waitlist_number"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -157,8 +164,11 @@ class Enrolment(Model):
         ForeignKey("employees.id", ondelete="CASCADE"), index=True
     )
     status: Mapped[str] = mapped_column(String(20))
-    #: When the person joined the waiting list; the list is served in this order.
+    #: When the person joined the waiting list (shown; the order is ``waitlist_number``).
     waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Place in the date's waiting-list order: drawn under the date's lock when the person
+    #: joins (the next after the highest so far), so it is unique and follows the joins' order.
+    waitlist_number: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -190,6 +200,27 @@ class EnrolmentEvent(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     enrolment: Mapped[Enrolment] = relationship(back_populates="events")
+
+
+class SeatCountRepair(Model):
+    """The nightly check found a date whose seat counter disagreed with its bookings and put
+    it right (or, when more are booked than seats exist, could not: ``repaired`` is false)."""
+
+    __tablename__ = "seat_count_repairs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("course_sessions.id", ondelete="CASCADE"), index=True
+    )
+    #: The counter as found, and the number of booked enrolments it should have said.
+    seats_taken_found: Mapped[int]
+    booked: Mapped[int]
+    repaired: Mapped[bool]
+    #: People moved up from the waiting list into seats the repair freed.
+    promoted: Mapped[int] = mapped_column(default=0)
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    course_session: Mapped[CourseSession] = relationship()
 
 
 class Completion(Model):

@@ -19,9 +19,9 @@ from app.courses.forms import (
     SessionFilterForm,
 )
 from app.courses.messages import explain
-from app.courses.models import Course, CourseSession, Enrolment
+from app.courses.models import Course, CourseSession, Enrolment, EnrolmentStatus
 from app.courses.services import calendar, enrolment, queries
-from app.courses.services.errors import CourseError
+from app.courses.services.errors import AlreadyEnrolled, CourseError, NotCancellable
 from app.extensions import db
 
 
@@ -100,23 +100,32 @@ def enrol(session_id: int):
             course_session=course_session,
             actor=current_user,
         )
+    except AlreadyEnrolled:  # a second click, another tab: answer as the first click did
+        db.session.rollback()
+        _tell_enrolled(queries.enrolment_for(db.session, course_session, current_user.employee))
     except CourseError as error:
         db.session.rollback()
         flash(explain(error), "error")
     else:
         db.session.commit()
-        if result.status == "booked":
-            flash(_("You are booked. The calendar file is below."), "success")
-        else:
-            position = enrolment.waitlist_position(db.session, result)
-            flash(
-                _(
-                    "The date is full. You are number %(position)d on the waiting list.",
-                    position=position,
-                ),
-                "info",
-            )
+        _tell_enrolled(result)
     return redirect(url_for("courses.session", session_id=session_id))
+
+
+def _tell_enrolled(result: Enrolment | None) -> None:
+    if result is None:
+        return
+    if result.status == EnrolmentStatus.BOOKED:
+        flash(_("You are booked. The calendar file is below."), "success")
+    elif result.status == EnrolmentStatus.WAITLISTED:
+        position = enrolment.waitlist_position(db.session, result)
+        flash(
+            _(
+                "The date is full. You are number %(position)d on the waiting list.",
+                position=position,
+            ),
+            "info",
+        )
 
 
 @bp.route("/enrolments/<int:enrolment_id>/cancel", methods=["POST"])
@@ -136,6 +145,12 @@ def cancel(enrolment_id: int):
             actor=current_user,
             override_deadline=form.override_deadline.data,
         )
+    except NotCancellable as error:  # a second click: cancelled already, say so as the first did
+        db.session.rollback()  # ``found`` is read again: it shows the other click's result
+        if found.status == EnrolmentStatus.CANCELLED:
+            flash(_("The enrolment is cancelled."), "success")
+        else:
+            flash(explain(error), "error")
     except CourseError as error:
         db.session.rollback()
         flash(explain(error), "error")
@@ -211,6 +226,6 @@ def _move_form(course_session: CourseSession) -> MoveForm:
 
 def _waitlist_positions(enrolments: list[Enrolment]) -> dict[int, int]:
     waiting = sorted(
-        (e for e in enrolments if e.status == "waitlisted"), key=lambda e: (e.waitlisted_at, e.id)
+        (e for e in enrolments if e.status == "waitlisted"), key=lambda e: e.waitlist_number or 0
     )
     return {e.id: number for number, e in enumerate(waiting, start=1)}

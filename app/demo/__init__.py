@@ -155,6 +155,7 @@ class _CityBuilder:
         for session_id, session in self._sessions_by_id().items():
             session.seats_taken = self._seats[session_id]
         self.db.add_all(self.completions)
+        _number_waiting_lists(self.enrolments)
         self.db.add_all(self.enrolments)
         self.db.flush()
         users = self._add_users()
@@ -743,3 +744,15 @@ def _last_of_month(day: date) -> date:
 _DEMO_EMPLOYEE = next(person for person in _DEMO_PEOPLE if person.label == "Employee")
 #: Shows a newcomer the overdue case: his basic training ran out a year ago.
 _DEMO_OVERDUE = next(person for person in _DEMO_PEOPLE if person.label == "Employee, overdue")
+
+
+def _number_waiting_lists(enrolments: list[Enrolment]) -> None:
+    """Give the people waiting for each date their places, in the order they joined."""
+    waiting = sorted(
+        (e for e in enrolments if e.status == EnrolmentStatus.WAITLISTED.value),
+        key=lambda e: (e.session_id, e.waitlisted_at),
+    )
+    places: dict[int, int] = {}
+    for enrolment in waiting:
+        places[enrolment.session_id] = places.get(enrolment.session_id, 0) + 1
+        enrolment.waitlist_number = places[enrolment.session_id]

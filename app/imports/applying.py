@@ -16,6 +16,7 @@ from app.core.roles import Role
 from app.core.types import DbSession, utcnow
 from app.courses.models import ACTIVE_STATUSES, Completion, CourseSession, Enrolment
 from app.courses.services.enrolment import withdraw_leaver
+from app.courses.services.errors import NotCancellable
 from app.imports.models import ImportKind
 from app.imports.planning import Plan, Progress
 from app.staff.models import Department, Employee
@@ -92,10 +93,11 @@ def _apply_staff(db_session: DbSession, plan: Plan, actor: User | None, progress
 
 def _withdraw_leavers(db_session: DbSession, employee_ids: list[int], actor: User | None) -> int:
     """Cancel every future booking and waiting place of these people."""
-    cancelled = 0
     now = utcnow()
-    for chunk in _chunks(employee_ids):
-        enrolments = db_session.scalars(
+    enrolments = [
+        enrolment
+        for chunk in _chunks(employee_ids)
+        for enrolment in db_session.scalars(
             select(Enrolment)
             .join(CourseSession, CourseSession.id == Enrolment.session_id)
             .where(
@@ -103,11 +105,16 @@ def _withdraw_leavers(db_session: DbSession, employee_ids: list[int], actor: Use
                 Enrolment.status.in_(ACTIVE_STATUSES),
                 CourseSession.starts_at > now,
             )
-            .order_by(Enrolment.id)
-        ).all()
-        for enrolment in enrolments:
+        )
+    ]
+    # Dates are locked in id order, as everywhere, so a parallel move cannot deadlock with us.
+    cancelled = 0
+    for enrolment in sorted(enrolments, key=lambda e: (e.session_id, e.id)):
+        try:
             withdraw_leaver(db_session, enrolment=enrolment, actor=actor)
-            cancelled += 1
+        except NotCancellable:  # the person cancelled it themself a moment ago
+            continue
+        cancelled += 1
     return cancelled
 
 

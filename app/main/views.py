@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import (
     current_app,
@@ -18,12 +18,17 @@ from flask_login import current_user, login_required
 
 from app.core import services
 from app.core.roles import Role, roles_required
+from app.core.types import utcnow
 from app.courses.services import queries as course_services
+from app.courses.services import seats
 from app.extensions import db
 from app.main import bp
 from app.main.forms import LANGUAGES, LanguageForm
 from app.requirements.services import my_requirements
 from app.staff import services as staff_services
+
+#: How far back the status page lists what the nightly seat-count check found.
+SEAT_REPAIRS_SHOWN = timedelta(days=30)
 
 
 @bp.app_context_processor
@@ -82,7 +87,7 @@ def set_language():
 
 
 @bp.route("/status")
-@roles_required(Role.ADMIN)
+@roles_required(Role.ADMIN, Role.HR)
 def status():
     engine = db.engine
     return render_template(
@@ -91,6 +96,7 @@ def status():
         broker="redis" if current_app.config.get("REDIS_URL") else "in-process",
         mail=current_app.config.get("MAIL_SERVER") or current_app.config["MAIL_OUTBOX_DIR"],
         heartbeats=services.list_heartbeats(db.session),
+        seat_repairs=seats.recent_repairs(db.session, since=utcnow() - SEAT_REPAIRS_SHOWN),
     )
 
 

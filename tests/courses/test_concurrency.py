@@ -71,7 +71,7 @@ def test_fifty_enrol_into_ten_seats_then_five_cancel(app, db, make, hr):
     assert db.session.get(CourseSession, session_id).seats_taken == 10
     in_line = sorted(waiting, key=lambda e: service.waitlist_position(db.session, e))
     assert [service.waitlist_position(db.session, e) for e in in_line] == list(range(1, 41))
-    assert in_line == sorted(waiting, key=lambda e: (e.waitlisted_at, e.id))  # arrival order
+    assert in_line == sorted(waiting, key=lambda e: e.waitlist_number)  # the order they joined
 
     def cancel_job(enrolment_id):
         def job(db_session):

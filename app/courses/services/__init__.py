@@ -5,4 +5,5 @@
 - ``attendance``: attendance after a session, and the completions it creates
 - ``calendar``: iCalendar files for sessions
 - ``queries``: read-only views of the catalogue and of a person's trainings
+- ``seats``: the nightly check that the seat counters match the bookings
 """

@@ -20,7 +20,7 @@ from app.courses.models import (
     EnrolmentAction,
     EnrolmentStatus,
 )
-from app.courses.services.enrolment import promote_waitlisted, record_event
+from app.courses.services.enrolment import lock_session, promote_waitlisted, record_event
 from app.courses.services.errors import InvalidInput, NotAllowed, SessionNotBookable
 
 #: Fields of a session whose change matters to the people booked on it (their calendar entry).
@@ -98,6 +98,7 @@ def update_session(
     """Change a session. People booked are told when time or place change; more seats go to
     the waiting list at once."""
     _require_hr(actor)
+    course_session = lock_session(db_session, course_session.id)  # seats as they are now
     if course_session.cancelled_at is not None:
         raise SessionNotBookable("cancelled")
     _check_session(data, seats_taken=course_session.seats_taken, now=None)
@@ -131,6 +132,7 @@ def cancel_session(
 ) -> list[Enrolment]:
     """Call a session off: everyone booked or waiting is released and told."""
     _require_hr(actor)
+    course_session = lock_session(db_session, course_session.id)  # nobody books meanwhile
     if course_session.cancelled_at is not None:
         raise SessionNotBookable("cancelled")
     released = _active_enrolments(db_session, course_session)
@@ -140,6 +142,7 @@ def cancel_session(
     for enrolment in released:
         enrolment.status = EnrolmentStatus.CANCELLED.value
         enrolment.waitlisted_at = None
+        enrolment.waitlist_number = None
     db_session.flush()
     for enrolment in released:
         record_event(

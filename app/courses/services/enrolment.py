@@ -1,10 +1,14 @@
 """Enrolment: booking seats, the waiting list, cancelling, bulk booking and moving people.
 
-A seat is taken by one conditional UPDATE (``seats_taken < capacity``), which holds on SQLite
-and PostgreSQL alike however many people click at the same second; ``SELECT … FOR UPDATE``
-would do nothing on SQLite. The CHECK constraint on ``seats_taken`` backs it up. A freed seat
-goes to the first person waiting in the same transaction. Every step is recorded as an
-``EnrolmentEvent``, and the steps people are told about write an outbox message with it.
+Every change of a date's seats or waiting list happens under the date's lock
+(``lock_session``: ``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already
+lets one writer in at a time). Under it the person's enrolment is read afresh, so a double
+click, a second tab or HR booking the person at the same moment finds the first booking and
+changes nothing. A seat is taken by a conditional UPDATE (``seats_taken < capacity``), backed
+by the CHECK constraint on ``seats_taken``. A freed seat goes to the first person waiting in the
+same transaction. The waiting list is served by ``waitlist_number``, drawn under the lock.
+Every step is recorded as an ``EnrolmentEvent``, and the steps people are told about write an
+outbox message with it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
@@ -72,29 +76,33 @@ def enrol(
     On a domain error nothing has changed; the caller rolls back on any error.
     """
     now = utcnow()
+    personnel_number = employee.personnel_number  # readable even after a failed flush
     _check_may_act_for(actor, employee)
+    course_session = lock_session(db_session, course_session.id)
     _check_bookable(course_session, now)
     if not employee.active:
-        raise EmployeeNotBookable(employee.personnel_number)
+        raise EmployeeNotBookable(personnel_number)
     overridden = _check_deadline(course_session.enrolment_deadline, now, actor, override_deadline)
     enrolment = db_session.scalar(
-        select(Enrolment).where(
-            Enrolment.session_id == course_session.id, Enrolment.employee_id == employee.id
-        )
+        select(Enrolment)
+        .where(Enrolment.session_id == course_session.id, Enrolment.employee_id == employee.id)
+        .execution_options(populate_existing=True)
     )
     if enrolment is not None and enrolment.status in ACTIVE_STATUSES:
-        raise AlreadyEnrolled(employee.personnel_number)
+        raise AlreadyEnrolled(personnel_number)
 
     seated = _take_seat(db_session, course_session)
+    number = None if seated else _next_waitlist_number(db_session, course_session)
     if enrolment is None:  # a cancelled enrolment is reused: one row per person and session
         enrolment = Enrolment(session_id=course_session.id, employee_id=employee.id)
         db_session.add(enrolment)
     enrolment.status = (EnrolmentStatus.BOOKED if seated else EnrolmentStatus.WAITLISTED).value
     enrolment.waitlisted_at = None if seated else utcnow()
+    enrolment.waitlist_number = number
     try:
         db_session.flush()
-    except IntegrityError as error:  # the same person enrolled in a parallel request
-        raise AlreadyEnrolled(employee.personnel_number) from error
+    except IntegrityError as error:  # only if a writer got past the date's lock
+        raise AlreadyEnrolled(personnel_number) from error
     action = EnrolmentAction.BOOKED if seated else EnrolmentAction.WAITLISTED
     record_event(db_session, enrolment, action, actor=actor, deadline_overridden=overridden)
     return enrolment
@@ -169,6 +177,10 @@ def move_enrolment(
         raise NotAllowed(actor.email)
     if target.id == enrolment.session_id:
         raise AlreadyEnrolled(enrolment.employee.personnel_number)
+    # Both dates locked, always in the same order, so two moves in opposite directions
+    # wait for each other instead of deadlocking.
+    for session_id in sorted((enrolment.session_id, target.id)):
+        lock_session(db_session, session_id)
     _check_bookable(target, utcnow())
     employee = enrolment.employee
     _withdraw(
@@ -186,16 +198,27 @@ def move_enrolment(
 
 def waitlist_position(db_session: DbSession, enrolment: Enrolment) -> int | None:
     """1 for the first in line; None when the enrolment is not on the waiting list."""
-    if enrolment.status != EnrolmentStatus.WAITLISTED or enrolment.waitlisted_at is None:
+    if enrolment.status != EnrolmentStatus.WAITLISTED or enrolment.waitlist_number is None:
         return None
     ahead = db_session.scalar(
         select(func.count(Enrolment.id)).where(
             Enrolment.session_id == enrolment.session_id,
             Enrolment.status == EnrolmentStatus.WAITLISTED.value,
-            _ahead_of(enrolment),
+            Enrolment.waitlist_number < enrolment.waitlist_number,
         )
     )
     return int(ahead or 0) + 1
+
+
+def lock_session(db_session: DbSession, session_id: int) -> CourseSession:
+    """The date, read afresh and locked until the transaction ends: every change of its seats
+    or waiting list happens under this lock (a no-op on SQLite, which lets one writer in)."""
+    return db_session.execute(
+        select(CourseSession)
+        .where(CourseSession.id == session_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
 
 
 def promote_waitlisted(db_session: DbSession, course_session: CourseSession) -> list[Enrolment]:
@@ -208,9 +231,8 @@ def promote_waitlisted(db_session: DbSession, course_session: CourseSession) -> 
                 Enrolment.session_id == course_session.id,
                 Enrolment.status == EnrolmentStatus.WAITLISTED.value,
             )
-            .order_by(Enrolment.waitlisted_at, Enrolment.id)
+            .order_by(Enrolment.waitlist_number)
             .limit(1)
-            .with_for_update()
         )
         if candidate is None or not _take_seat(db_session, course_session):
             return promoted
@@ -219,7 +241,12 @@ def promote_waitlisted(db_session: DbSession, course_session: CourseSession) -> 
             .where(
                 Enrolment.id == candidate.id, Enrolment.status == EnrolmentStatus.WAITLISTED.value
             )
-            .values(status=EnrolmentStatus.BOOKED.value, waitlisted_at=None, updated_at=utcnow())
+            .values(
+                status=EnrolmentStatus.BOOKED.value,
+                waitlisted_at=None,
+                waitlist_number=None,
+                updated_at=utcnow(),
+            )
             .execution_options(synchronize_session=False)
         ).rowcount
         db_session.expire(candidate)
@@ -243,10 +270,11 @@ def _withdraw(
     note: str = "",
     on_behalf_of_hr: bool = False,
 ) -> list[Enrolment]:
-    course_session = enrolment.session
     now = utcnow()
     if not on_behalf_of_hr:
         _check_may_act_for(actor, enrolment.employee)
+    course_session = lock_session(db_session, enrolment.session_id)
+    db_session.refresh(enrolment)  # as it is now, under the lock
     if enrolment.status not in ACTIVE_STATUSES:
         raise NotCancellable(enrolment.status)
     if course_session.starts_at <= now:
@@ -263,7 +291,12 @@ def _withdraw(
     claimed = db_session.execute(
         update(Enrolment)
         .where(Enrolment.id == enrolment.id, Enrolment.status == enrolment.status)
-        .values(status=EnrolmentStatus.CANCELLED.value, waitlisted_at=None, updated_at=now)
+        .values(
+            status=EnrolmentStatus.CANCELLED.value,
+            waitlisted_at=None,
+            waitlist_number=None,
+            updated_at=now,
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     db_session.expire(enrolment)
@@ -364,8 +397,10 @@ def _check_deadline(
     raise DeadlinePassed(deadline.isoformat())
 
 
-def _ahead_of(enrolment: Enrolment):
-    return or_(
-        Enrolment.waitlisted_at < enrolment.waitlisted_at,
-        and_(Enrolment.waitlisted_at == enrolment.waitlisted_at, Enrolment.id < enrolment.id),
+def _next_waitlist_number(db_session: DbSession, course_session: CourseSession) -> int:
+    """The next place in the date's line (call under its lock: the numbers then follow the
+    order in which people joined, and no two get the same one)."""
+    highest = db_session.scalar(
+        select(func.max(Enrolment.waitlist_number)).where(Enrolment.session_id == course_session.id)
     )
+    return int(highest or 0) + 1

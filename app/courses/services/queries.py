@@ -144,7 +144,7 @@ def enrolments_of(db_session: DbSession, course_session: CourseSession) -> list[
             .join(Enrolment.employee)
             .where(Enrolment.session_id == course_session.id)
             .options(joinedload(Enrolment.employee).joinedload(Employee.department))
-            .order_by(order, Enrolment.waitlisted_at, Employee.last_name, Employee.first_name)
+            .order_by(order, Enrolment.waitlist_number, Employee.last_name, Employee.first_name)
         )
     )
 
