@@ -1,10 +1,4 @@
-"""Many people at the same second: capacity holds over real, separate database connections.
-
-Each thread has its own app context, so its own session and connection (a SQLite file or
-PostgreSQL); the data is committed, because another connection cannot see an open transaction.
-"""
-
-import threading
+"""Many people at the same second: capacity holds over real, separate database connections."""
 
 from sqlalchemy import select
 
@@ -12,34 +6,7 @@ from app.auth.models import User
 from app.courses.models import CourseSession, Enrolment
 from app.courses.services import enrolment as service
 from app.staff.models import Employee
-
-
-def run_at_once(app, jobs):
-    """Run each job in its own thread and app context, released together by a barrier."""
-    from app.extensions import db
-
-    db.session.commit()  # end the test's own transaction: on SQLite it would hold the lock
-    barrier = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
-
-    def run(job):
-        with app.app_context():
-            barrier.wait()
-            try:
-                job(db.session)
-                db.session.commit()
-            except BaseException as error:  # collected and asserted on below
-                db.session.rollback()
-                errors.append(error)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return errors
+from tests.courses.concurrent import run_at_once
 
 
 def test_fifty_enrol_into_ten_seats_then_five_cancel(app, db, make, hr):
