@@ -111,3 +111,34 @@ def test_demo_employee_can_log_in_and_sees_their_training(app, db, client, login
     assert login(employee_email, DEMO_PASSWORD).status_code == 302
     page = client.get("/").get_data(as_text=True)
     assert "Meine gebuchten Termine" in page or "gebucht" in page
+
+
+def test_same_seed_and_day_give_the_same_city(db):
+    """Pinned numbers: a change to the builder that moves a random draw shows up here."""
+    from app.reports.models import CoverageSnapshot
+    from app.requirements.models import Exemption, Requirement
+
+    summary = seed_demo_city(db.session, seed=2026, today=date(2026, 11, 29))
+    db.session.commit()
+    assert (summary.departments, summary.employees, summary.courses) == (32, 700, 7)
+    assert (summary.sessions, summary.completions, summary.users) == (44, 597, 6)
+
+    def count(model):
+        return db.session.scalar(select(func.count()).select_from(model))
+
+    counts = {model.__name__: count(model) for model in (Enrolment, Requirement, Exemption)}
+    assert counts == {"Enrolment": 471, "Requirement": 3, "Exemption": 8}
+    assert count(CoverageSnapshot) == 756
+    inactive = select(func.count(Employee.id)).where(Employee.active.is_(False))
+    assert db.session.scalar(inactive) == 10
+    numbered = {
+        e.personnel_number: e.full_name
+        for e in db.session.scalars(
+            select(Employee).where(Employee.personnel_number.in_(["100001", "100452", "100700"]))
+        )
+    }
+    assert numbered == {
+        "100001": "Helen Owusu",  # the longest-serving
+        "100452": "Luca Romano",  # the overdue demo login
+        "100700": "Sebastian Friedrich",  # the newest starter
+    }

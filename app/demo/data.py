@@ -9,6 +9,9 @@ from app.courses.models import CourseFormat
 
 # --- the organisation -------------------------------------------------------------------------
 
+#: Staff e-mail addresses and online meeting links live under this (reserved, example) domain.
+DOMAIN = "neu-isenburg.example"
+
 
 @dataclass(frozen=True)
 class Unit:
