@@ -6,6 +6,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import UTCDateTime, sql_values, utcnow
@@ -52,6 +53,12 @@ SEATED_STATUSES = (
     EnrolmentStatus.NO_SHOW.value,
     EnrolmentStatus.EXCUSED.value,
 )
+
+
+def date_has_begun(starts_at: datetime, now: datetime) -> bool:
+    """A date has begun from its start time on: from then on nobody books, cancels or moves,
+    and attendance may be recorded. (Also takes a column, and then gives the SQL condition.)"""
+    return starts_at <= now
 
 
 class Course(Model):
@@ -136,6 +143,11 @@ class CourseSession(Model):
     @property
     def free_seats(self) -> int:
         return self.capacity - self.seats_taken
+
+    @hybrid_method
+    def has_begun(self, now: datetime) -> bool:
+        """Whether the date has begun at ``now``; on the class, the same as an SQL condition."""
+        return date_has_begun(self.starts_at, now)
 
 
 class Enrolment(Model):

@@ -73,7 +73,7 @@ def session(session_id: int):
         "own": own,
         "position": enrolment.waitlist_position(db.session, own) if own else None,
         "action_form": ActionForm(),
-        "begun": course_session.starts_at <= utcnow(),
+        "begun": course_session.has_begun(utcnow()),
     }
     if current_user.has_role(Role.HR):
         enrolments = queries.enrolments_of(db.session, course_session)

@@ -10,9 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from app.core.models import OutboxMessage
 from app.core.types import utcnow
 from app.courses.models import CourseSession, Enrolment, EnrolmentEvent
+from app.courses.services import attendance, queries
 from app.courses.services import enrolment as service
 from app.courses.services.errors import (
     AlreadyEnrolled,
+    AttendanceTooEarly,
     DeadlinePassed,
     EmployeeNotBookable,
     NotAllowed,
@@ -131,6 +133,46 @@ def test_inactive_employee_archived_course_past_and_cancelled_sessions(db, make,
     for blocked in (archived, past, called_off):
         with pytest.raises(SessionNotBookable):
             service.enrol(db.session, employee=make.employee(), course_session=blocked, actor=hr)
+
+
+def test_a_date_has_begun_from_its_start_time_for_every_rule(db, make, hr):
+    course_session = make.course_session(starts_in=timedelta(days=3), capacity=2)
+    booked = service.enrol(
+        db.session, employee=make.employee(), course_session=course_session, actor=hr
+    )
+    db.session.commit()
+
+    def begun_in_sql():
+        return db.session.scalars(
+            select(CourseSession.id).where(CourseSession.has_begun(utcnow()))
+        ).all()
+
+    with time_machine.travel(course_session.starts_at - timedelta(seconds=1), tick=False):
+        assert not course_session.has_begun(utcnow())
+        assert begun_in_sql() == []
+        assert queries.find_sessions(db.session, queries.SessionFilter()) == [course_session]
+        with pytest.raises(AttendanceTooEarly):
+            attendance.record_attendance(
+                db.session, course_session=course_session, outcomes={}, actor=hr
+            )
+    with time_machine.travel(course_session.starts_at, tick=False):
+        assert course_session.has_begun(utcnow())
+        assert begun_in_sql() == [course_session.id]
+        assert queries.find_sessions(db.session, queries.SessionFilter()) == []
+        with pytest.raises(SessionNotBookable):
+            service.enrol(
+                db.session, employee=make.employee(), course_session=course_session, actor=hr
+            )
+        db.session.rollback()
+        with pytest.raises(SessionNotBookable):
+            service.cancel_enrolment(db.session, enrolment=booked, actor=hr)
+        db.session.rollback()
+        assert (
+            attendance.record_attendance(
+                db.session, course_session=course_session, outcomes={}, actor=hr
+            )
+            == 0
+        )
 
 
 def test_enrolment_deadline_and_hr_override_is_recorded(db, make, hr, staff_user):

@@ -52,7 +52,7 @@ def record_attendance(
     """
     if not actor.has_role(Role.HR):
         raise NotAllowed(actor.email)
-    if course_session.starts_at > utcnow():
+    if not course_session.has_begun(utcnow()):
         raise AttendanceTooEarly(course_session.starts_at.isoformat())
     seated = {
         e.id: e

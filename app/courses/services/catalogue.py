@@ -19,6 +19,7 @@ from app.courses.models import (
     Enrolment,
     EnrolmentAction,
     EnrolmentStatus,
+    date_has_begun,
 )
 from app.courses.services.enrolment import lock_session, promote_waitlisted, record_event
 from app.courses.services.errors import InvalidInput, NotAllowed, SessionNotBookable
@@ -188,7 +189,7 @@ def _check_session(data: SessionData, *, seats_taken: int, now: datetime | None)
     errors: dict[str, str] = {}
     if data.ends_at <= data.starts_at:
         errors["ends_at"] = _l("The end must be after the start.")
-    if now is not None and data.starts_at <= now:
+    if now is not None and date_has_begun(data.starts_at, now):
         errors["starts_at"] = _l("A new date must lie in the future.")
     if data.capacity < 1:
         errors["capacity"] = _l("The capacity must be at least 1.")

@@ -277,7 +277,7 @@ def _withdraw(
     db_session.refresh(enrolment)  # as it is now, under the lock
     if enrolment.status not in ACTIVE_STATUSES:
         raise NotCancellable(enrolment.status)
-    if course_session.starts_at <= now:
+    if course_session.has_begun(now):
         raise SessionNotBookable("begun")
     was_booked = enrolment.status == EnrolmentStatus.BOOKED.value
     overridden = False
@@ -380,7 +380,7 @@ def _check_may_act_for(actor: User, employee: Employee) -> None:
 def _check_bookable(course_session: CourseSession, now: datetime) -> None:
     if course_session.cancelled_at is not None:
         raise SessionNotBookable("cancelled")
-    if course_session.starts_at <= now:
+    if course_session.has_begun(now):
         raise SessionNotBookable("begun")
     if course_session.course.archived:
         raise SessionNotBookable("archived")

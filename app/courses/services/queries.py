@@ -45,7 +45,7 @@ def employee_overview(db_session: DbSession, employee: Employee) -> EmployeeOver
         .where(
             Enrolment.employee_id == employee.id,
             Enrolment.status.in_([EnrolmentStatus.BOOKED.value, EnrolmentStatus.WAITLISTED.value]),
-            CourseSession.starts_at >= utcnow(),
+            ~CourseSession.has_begun(utcnow()),
         )
         .options(joinedload(Enrolment.session).joinedload(CourseSession.course))
         .order_by(CourseSession.starts_at)
@@ -71,7 +71,7 @@ def city_figures(db_session: DbSession, *, today: date | None = None) -> CityFig
         courses=db_session.scalar(select(func.count(Course.id)).where(Course.archived.is_(False))),
         upcoming_sessions=db_session.scalar(
             select(func.count(CourseSession.id)).where(
-                CourseSession.starts_at >= utcnow(), CourseSession.cancelled_at.is_(None)
+                ~CourseSession.has_begun(utcnow()), CourseSession.cancelled_at.is_(None)
             )
         ),
         valid_completions=db_session.scalar(
@@ -106,7 +106,7 @@ def find_sessions(
         select(CourseSession)
         .join(CourseSession.course)
         .where(
-            CourseSession.starts_at >= utcnow(),
+            ~CourseSession.has_begun(utcnow()),
             CourseSession.cancelled_at.is_(None),
             Course.archived.is_(False),
         )
@@ -211,7 +211,7 @@ def booking_candidates(
             Enrolment.session_id.in_(
                 select(CourseSession.id).where(
                     CourseSession.course_id == course_session.course_id,
-                    CourseSession.starts_at >= utcnow(),
+                    ~CourseSession.has_begun(utcnow()),
                     CourseSession.cancelled_at.is_(None),
                 )
             ),

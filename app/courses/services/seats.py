@@ -65,7 +65,7 @@ def _drifted(now: datetime) -> Select[int]:
     return (
         select(CourseSession.id)
         .where(
-            CourseSession.starts_at > now,
+            ~CourseSession.has_begun(now),
             CourseSession.cancelled_at.is_(None),
             CourseSession.seats_taken != booked,
         )
