@@ -191,6 +191,11 @@ class Enrolment(Model):
     )
 
 
+#: The order a date's waiting list is served in, first in line first: the promotion, the
+#: places people are told and the participants list all sort by it.
+WAITING_LIST_ORDER = (Enrolment.waitlist_number,)
+
+
 class EnrolmentEvent(Model):
     """One step in an enrolment's history: who did what, when, and whether a deadline was
     overridden (only HR may do that, and it is recorded here)."""

@@ -79,7 +79,7 @@ def session(session_id: int):
         enrolments = queries.enrolments_of(db.session, course_session)
         context.update(
             enrolments=enrolments,
-            positions=_waitlist_positions(enrolments),
+            positions=enrolment.waitlist_positions(db.session, course_session.id),
             move_form=_move_form(course_session),
             cancel_session_form=CancelSessionForm(),
         )
@@ -119,6 +119,8 @@ def _tell_enrolled(result: Enrolment | None) -> None:
         flash(_("You are booked. The calendar file is below."), "success")
     elif result.status == EnrolmentStatus.WAITLISTED:
         position = enrolment.waitlist_position(db.session, result)
+        if position is None:  # moved up since the status was read: the page shows the seat
+            return
         flash(
             _(
                 "The date is full. You are number %(position)d on the waiting list.",
@@ -222,10 +224,3 @@ def _move_form(course_session: CourseSession) -> MoveForm:
         if s.id != course_session.id
     ]
     return form
-
-
-def _waitlist_positions(enrolments: list[Enrolment]) -> dict[int, int]:
-    waiting = sorted(
-        (e for e in enrolments if e.status == "waitlisted"), key=lambda e: e.waitlist_number or 0
-    )
-    return {e.id: number for number, e in enumerate(waiting, start=1)}

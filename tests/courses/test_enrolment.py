@@ -58,6 +58,32 @@ def test_cancelling_a_seat_promotes_the_first_in_line(db, make, hr):
     assert kinds == ["booked", "waitlisted", "waitlisted", "cancelled", "promoted"]
 
 
+def test_one_waiting_list_order_for_places_the_participants_list_and_promotion(db, make, hr):
+    course_session = make.course_session(capacity=1)
+    seated, aaron, berta, carl = (
+        make.employee(last_name=name) for name in ("Seated", "Aaron", "Berta", "Carl")
+    )
+    booked, *_ = enrol_people(db, hr, course_session, [seated, aaron, berta, carl])
+    first_try = db.session.scalars(select(Enrolment).where(Enrolment.employee_id == aaron.id)).one()
+    service.cancel_enrolment(db.session, enrolment=first_try, actor=hr)
+    rejoined = service.enrol(db.session, employee=aaron, course_session=course_session, actor=hr)
+    db.session.commit()
+    assert rejoined.id == first_try.id  # the oldest row and the first name, yet last in line
+
+    waiting = [
+        e.employee.last_name
+        for e in queries.enrolments_of(db.session, course_session)
+        if e.status == "waitlisted"
+    ]
+    assert waiting == ["Berta", "Carl", "Aaron"]
+    places = service.waitlist_positions(db.session, course_session.id)
+    by_name = {db.session.get(Enrolment, i).employee.last_name: p for i, p in places.items()}
+    assert by_name == {"Berta": 1, "Carl": 2, "Aaron": 3}
+    assert service.waitlist_position(db.session, rejoined) == 3
+    promoted = service.cancel_enrolment(db.session, enrolment=booked, actor=hr)
+    assert [e.employee.last_name for e in promoted] == ["Berta"]
+
+
 def test_leaving_the_waiting_list_frees_no_seat(db, make, hr):
     session = make.course_session(capacity=1)
     booked, waiting = enrol_people(db, hr, session, [make.employee(), make.employee()])

@@ -26,6 +26,7 @@ from app.core.roles import Role
 from app.core.types import DbSession, utcnow
 from app.courses.models import (
     ACTIVE_STATUSES,
+    WAITING_LIST_ORDER,
     CourseSession,
     Enrolment,
     EnrolmentAction,
@@ -198,16 +199,19 @@ def move_enrolment(
 
 def waitlist_position(db_session: DbSession, enrolment: Enrolment) -> int | None:
     """1 for the first in line; None when the enrolment is not on the waiting list."""
-    if enrolment.status != EnrolmentStatus.WAITLISTED or enrolment.waitlist_number is None:
+    if enrolment.status != EnrolmentStatus.WAITLISTED:
         return None
-    ahead = db_session.scalar(
-        select(func.count(Enrolment.id)).where(
-            Enrolment.session_id == enrolment.session_id,
-            Enrolment.status == EnrolmentStatus.WAITLISTED.value,
-            Enrolment.waitlist_number < enrolment.waitlist_number,
-        )
+    return waitlist_positions(db_session, enrolment.session_id).get(enrolment.id)
+
+
+def waitlist_positions(db_session: DbSession, session_id: int) -> dict[int, int]:
+    """Everyone waiting for the date, by enrolment id: 1 for the first in line."""
+    place = func.row_number().over(order_by=WAITING_LIST_ORDER)
+    waiting = select(Enrolment.id, place).where(
+        Enrolment.session_id == session_id,
+        Enrolment.status == EnrolmentStatus.WAITLISTED.value,
     )
-    return int(ahead or 0) + 1
+    return {enrolment_id: number for enrolment_id, number in db_session.execute(waiting)}
 
 
 def lock_session(db_session: DbSession, session_id: int) -> CourseSession:
@@ -231,7 +235,7 @@ def promote_waitlisted(db_session: DbSession, course_session: CourseSession) -> 
                 Enrolment.session_id == course_session.id,
                 Enrolment.status == EnrolmentStatus.WAITLISTED.value,
             )
-            .order_by(Enrolment.waitlist_number)
+            .order_by(*WAITING_LIST_ORDER)
             .limit(1)
         )
         if candidate is None or not _take_seat(db_session, course_session):

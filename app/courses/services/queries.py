@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from app.core.types import BERLIN, DbSession, utcnow
 from app.courses.models import (
     ACTIVE_STATUSES,
+    WAITING_LIST_ORDER,
     Completion,
     Course,
     CourseSession,
@@ -144,7 +145,7 @@ def enrolments_of(db_session: DbSession, course_session: CourseSession) -> list[
             .join(Enrolment.employee)
             .where(Enrolment.session_id == course_session.id)
             .options(joinedload(Enrolment.employee).joinedload(Employee.department))
-            .order_by(order, Enrolment.waitlist_number, Employee.last_name, Employee.first_name)
+            .order_by(order, *WAITING_LIST_ORDER, Employee.last_name, Employee.first_name)
         )
     )
 
