@@ -183,3 +183,31 @@ def test_past_session_offers_no_enrolment(client, login, make, staff_user):
     page = client.get(f"/courses/sessions/{course_session.id}").get_data(as_text=True)
     assert "hat bereits begonnen oder ist vorbei" in page
     assert "/enrol" not in page
+
+
+def test_free_seats_and_a_full_date_read_the_same_wherever_dates_are_offered(
+    client, login, make, staff_user, hr, db
+):
+    from app.requirements.models import AudienceKind, AudienceRule, Requirement
+
+    course = make.course(title="Erste Hilfe")
+    rule = Requirement(name="Erste Hilfe", first_due_date=utcnow().date(), courses=[course])
+    rule.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+    db.session.add(rule)
+    db.session.commit()
+    roomy = make.course_session(course, capacity=3, starts_in=timedelta(days=10))
+    full = make.course_session(course, capacity=1, starts_in=timedelta(days=20))
+    from app.courses.services import enrolment
+
+    enrolment.enrol(db.session, employee=make.employee(), course_session=full, actor=hr)
+    db.session.commit()
+    login("erika@stadt.example")
+    badge = '<span class="status status--full">ausgebucht – Warteliste</span>'
+    pages = {
+        path: client.get(path).get_data(as_text=True)
+        for path in ("/courses/", f"/courses/course/{course.id}", "/requirements/mine", "/")
+    }
+    assert [path for path, page in pages.items() if page.count(badge) != 1] == []
+    assert f"<td>3 von {roomy.capacity}</td>" in pages["/courses/"]
+    for path in (f"/courses/course/{course.id}", "/requirements/mine", "/"):
+        assert "3 Plätze frei" in pages[path]
