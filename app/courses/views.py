@@ -68,7 +68,7 @@ def course(course_id: int):
 def session(session_id: int):
     course_session = db.session.get(CourseSession, session_id) or abort(404)
     own = queries.enrolment_for(db.session, course_session, current_user.employee)
-    context = {
+    context: dict[str, object] = {
         "course_session": course_session,
         "own": own,
         "position": enrolment.waitlist_position(db.session, own) if own else None,

@@ -60,7 +60,8 @@ def session_calendar(
         event.add("attendee", f"mailto:{attendee_email}", parameters={"ROLE": "REQ-PARTICIPANT"})
     calendar.add_component(_berlin_timezone(course_session.starts_at.year))
     calendar.add_component(event)
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()  # icalendar leaves its return type unannotated
+    return ical
 
 
 @lru_cache(maxsize=8)

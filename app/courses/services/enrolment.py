@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, Update, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
@@ -117,6 +117,7 @@ def cancel_enrolment(
         db_session,
         enrolment,
         actor=actor,
+        rules_for=actor,
         action=EnrolmentAction.CANCELLED,
         override_deadline=override_deadline,
     )
@@ -131,10 +132,10 @@ def withdraw_leaver(
         db_session,
         enrolment,
         actor=actor,
+        rules_for=None,
         action=EnrolmentAction.CANCELLED,
         override_deadline=True,
         note="left the staff",
-        on_behalf_of_hr=True,
     )
 
 
@@ -188,6 +189,7 @@ def move_enrolment(
         db_session,
         enrolment,
         actor=actor,
+        rules_for=actor,
         action=EnrolmentAction.MOVED_AWAY,
         override_deadline=True,
         note=f"→ {target.id}",
@@ -240,7 +242,8 @@ def promote_waitlisted(db_session: DbSession, course_session: CourseSession) -> 
         )
         if candidate is None or not _take_seat(db_session, course_session):
             return promoted
-        moved_up = db_session.execute(
+        moved_up = _rows_updated(
+            db_session,
             update(Enrolment)
             .where(
                 Enrolment.id == candidate.id, Enrolment.status == EnrolmentStatus.WAITLISTED.value
@@ -251,8 +254,8 @@ def promote_waitlisted(db_session: DbSession, course_session: CourseSession) -> 
                 waitlist_number=None,
                 updated_at=utcnow(),
             )
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .execution_options(synchronize_session=False),
+        )
         db_session.expire(candidate)
         if not moved_up:  # left the list meanwhile: give the seat back and try the next one
             _release_seat(db_session, course_session)
@@ -268,15 +271,17 @@ def _withdraw(
     db_session: DbSession,
     enrolment: Enrolment,
     *,
-    actor: User,
+    actor: User | None,
+    rules_for: User | None,
     action: EnrolmentAction,
     override_deadline: bool,
     note: str = "",
-    on_behalf_of_hr: bool = False,
 ) -> list[Enrolment]:
+    """``rules_for`` is whose rights and deadlines apply (the actor); None when an HR process
+    withdraws someone (a leaver in an import), where neither applies."""
     now = utcnow()
-    if not on_behalf_of_hr:
-        _check_may_act_for(actor, enrolment.employee)
+    if rules_for is not None:
+        _check_may_act_for(rules_for, enrolment.employee)
     course_session = lock_session(db_session, enrolment.session_id)
     db_session.refresh(enrolment)  # as it is now, under the lock
     if enrolment.status not in ACTIVE_STATUSES:
@@ -285,14 +290,15 @@ def _withdraw(
         raise SessionNotBookable("begun")
     was_booked = enrolment.status == EnrolmentStatus.BOOKED.value
     overridden = False
-    if was_booked and on_behalf_of_hr:
+    if was_booked and rules_for is not None:  # leaving the waiting list is always possible
+        overridden = _check_deadline(
+            course_session.cancellation_deadline, now, rules_for, override_deadline
+        )
+    elif was_booked:  # an HR process: no deadline applies, but passing it is recorded
         deadline = course_session.cancellation_deadline
         overridden = deadline is not None and deadline < now
-    elif was_booked:  # leaving the waiting list is always possible
-        overridden = _check_deadline(
-            course_session.cancellation_deadline, now, actor, override_deadline
-        )
-    claimed = db_session.execute(
+    claimed = _rows_updated(
+        db_session,
         update(Enrolment)
         .where(Enrolment.id == enrolment.id, Enrolment.status == enrolment.status)
         .values(
@@ -301,8 +307,8 @@ def _withdraw(
             waitlist_number=None,
             updated_at=now,
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     db_session.expire(enrolment)
     if not claimed:  # cancelled by a parallel request
         raise NotCancellable(EnrolmentStatus.CANCELLED.value)
@@ -316,7 +322,8 @@ def _withdraw(
 
 
 def _take_seat(db_session: DbSession, course_session: CourseSession) -> bool:
-    taken = db_session.execute(
+    taken = _rows_updated(
+        db_session,
         update(CourseSession)
         .where(
             CourseSession.id == course_session.id,
@@ -324,10 +331,17 @@ def _take_seat(db_session: DbSession, course_session: CourseSession) -> bool:
             CourseSession.cancelled_at.is_(None),
         )
         .values(seats_taken=CourseSession.seats_taken + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     db_session.expire(course_session, ["seats_taken"])
     return taken == 1
+
+
+def _rows_updated(db_session: DbSession, statement: Update) -> int:
+    """Run an UPDATE; how many rows it changed (0 when its condition no longer held)."""
+    result = db_session.execute(statement)
+    assert isinstance(result, CursorResult)  # always, for an UPDATE; typed as any Result
+    return result.rowcount
 
 
 def _release_seat(db_session: DbSession, course_session: CourseSession) -> None:

@@ -65,19 +65,21 @@ def city_figures(db_session: DbSession, *, today: date | None = None) -> CityFig
     today = today or date.today()
     valid = (Completion.valid_until.is_(None)) | (Completion.valid_until >= today)
     return CityFigures(
-        employees=db_session.scalar(
+        employees=db_session.execute(
             select(func.count(Employee.id)).where(Employee.active.is_(True))
-        ),
-        departments=db_session.scalar(select(func.count(Department.id))),
-        courses=db_session.scalar(select(func.count(Course.id)).where(Course.archived.is_(False))),
-        upcoming_sessions=db_session.scalar(
+        ).scalar_one(),
+        departments=db_session.execute(select(func.count(Department.id))).scalar_one(),
+        courses=db_session.execute(
+            select(func.count(Course.id)).where(Course.archived.is_(False))
+        ).scalar_one(),
+        upcoming_sessions=db_session.execute(
             select(func.count(CourseSession.id)).where(
                 ~CourseSession.has_begun(utcnow()), CourseSession.cancelled_at.is_(None)
             )
-        ),
-        valid_completions=db_session.scalar(
+        ).scalar_one(),
+        valid_completions=db_session.execute(
             select(func.count(func.distinct(Completion.employee_id))).where(valid)
-        ),
+        ).scalar_one(),
     )
 
 
