@@ -11,7 +11,7 @@ from pathlib import Path
 from flask_babel import format_date, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 
-from app.requirements.status import PersonStatus
+from app.requirements.status import PersonStatus, never_expires
 
 
 def status_labels() -> dict[str, str]:
@@ -32,7 +32,7 @@ def status_label(status: str) -> str:
 def display_date(value: date | None, unlimited: str | None = None) -> str:
     if value is None:
         return ""
-    if value.year == 9999:
+    if never_expires(value):
         return unlimited or _("unlimited")
     return value.strftime("%d.%m.%Y")
 
@@ -179,17 +179,18 @@ def people_xlsx(
                 safe_cell(person.employee.department.name),
                 safe_cell(person.requirement.name),
                 labels[person.status],
-                None
-                if person.due_date is None or person.due_date.year == 9999
-                else person.due_date,
-                None
-                if person.valid_until is None or person.valid_until.year == 9999
-                else person.valid_until,
+                spreadsheet_date(person.due_date),
+                spreadsheet_date(person.valid_until),
             ]
         )
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def spreadsheet_date(value: date | None) -> date | None:
+    """A date for a spreadsheet cell: empty when there is none or it never comes."""
+    return None if value is None or never_expires(value) else value
 
 
 FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
