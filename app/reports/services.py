@@ -33,7 +33,7 @@ class CoverageRow:
 
     @property
     def coverage_percent(self) -> float | None:
-        return round(100 * self.covered / self.in_scope, 1) if self.in_scope else None
+        return percent_covered(self.covered, self.in_scope)
 
 
 def coverage(
@@ -103,6 +103,11 @@ class ReportScope(NamedTuple):
 
     roots: list[Department] | None  # compute over these subtrees; None: the whole city
     rows_for: list[Department]
+
+
+def percent_covered(covered: int, in_scope: int) -> float | None:
+    """Covered people as a percentage of those in scope, to one decimal; None for nobody."""
+    return round(100 * covered / in_scope, 1) if in_scope else None
 
 
 def scope_for(db_session: DbSession, user: User, department: Department | None) -> ReportScope:
@@ -183,7 +188,7 @@ class TrendPoint:
 
     @property
     def coverage_percent(self) -> float | None:
-        return round(100 * self.covered / self.in_scope, 1) if self.in_scope else None
+        return percent_covered(self.covered, self.in_scope)
 
 
 def take_snapshot(db_session: DbSession, *, today: date, due_soon_days: int) -> int:
