@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 
@@ -13,7 +14,7 @@ from app.auth.models import User
 from app.core.types import DbSession, utcnow
 from app.reports import exports, services
 from app.reports.models import ReportFile, ReportStatus
-from app.requirements.status import Status, people, status_query
+from app.requirements.status import PersonStatus, Status, people, status_query
 from app.staff.models import Department
 
 #: Progress is written every this many rows (in its own short transaction).
@@ -40,9 +41,11 @@ def build_export(db_session: DbSession, report_id: int, *, today: date, due_soon
     report = db_session.get(ReportFile, report_id)
     if report is None or report.status == ReportStatus.DONE.value:
         return
+    user = db_session.get(User, report.requested_by_user_id)
+    if user is None:  # cannot be: the user's reports are deleted with them
+        return
     report.status, report.progress = ReportStatus.RUNNING.value, 0
     db_session.commit()
-    user = db_session.get(User, report.requested_by_user_id)
     department = db_session.get(Department, report.department_id) if report.department_id else None
     roots, rows_for = services.scope_for(db_session, user, department)
     total = _row_count(db_session, roots, today, due_soon_days) or 1
@@ -61,13 +64,21 @@ def build_export(db_session: DbSession, report_id: int, *, today: date, due_soon
         )
     except Exception as error:  # recorded for the user; the task itself may be retried
         db_session.rollback()
-        report = db_session.get(ReportFile, report_id)
-        report.status, report.error = ReportStatus.FAILED.value, type(error).__name__
-        db_session.commit()
+        failed = db_session.get(ReportFile, report_id)
+        if failed is not None:  # unless deleted meanwhile
+            failed.status, failed.error = ReportStatus.FAILED.value, type(error).__name__
+            db_session.commit()
         raise
     report.content, report.filename = content, filename
     report.status, report.progress, report.finished_at = ReportStatus.DONE.value, 100, utcnow()
     db_session.commit()
+
+
+class ExportFile(NamedTuple):
+    """A finished export: the name to download it as, and its bytes."""
+
+    filename: str
+    content: bytes
 
 
 def export_content(
@@ -81,12 +92,12 @@ def export_content(
     due_soon_days: int,
     city_name: str = "",
     on_rows: Callable[[int], None] | None = None,
-) -> tuple[str, bytes]:
-    """(file name, bytes) of a CSV, XLSX or PDF export of a scope (see ``services.scope_for``)."""
+) -> ExportFile:
+    """A CSV, XLSX or PDF export of a scope (see ``services.scope_for``)."""
     statuses = [s.value for s in Status]
     if file_format == "pdf":  # names only those who need to act
         statuses = [Status.OVERDUE.value, Status.DUE_SOON.value]
-    rows: Iterable = people(
+    rows: Iterable[PersonStatus] = people(
         db_session, roots=roots, today=today, due_soon_days=due_soon_days, statuses=statuses
     )
     if on_rows is not None:
@@ -94,7 +105,7 @@ def export_content(
     scope_name = exports.scope_label(department, roots)
     if file_format == "csv":
         content = "".join(exports.people_csv(rows, scope_name=scope_name, today=today)).encode()
-        return export_filename(department, file_format, today), content
+        return ExportFile(export_filename(department, file_format, today), content)
     coverage = services.coverage(
         db_session,
         departments=rows_for,
@@ -109,7 +120,7 @@ def export_content(
         content = exports.coverage_pdf(
             coverage, rows, scope_name=scope_name, city_name=city_name, today=today
         )
-    return export_filename(department, file_format, today), content
+    return ExportFile(export_filename(department, file_format, today), content)
 
 
 def export_filename(department: Department | None, file_format: str, today: date) -> str:
@@ -129,12 +140,16 @@ def scope_size(db_session: DbSession, roots: list[Department] | None) -> int:
     return db_session.scalar(query) or 0
 
 
-def _row_count(db_session, roots, today, due_soon_days) -> int:
+def _row_count(
+    db_session: DbSession, roots: list[Department] | None, today: date, due_soon_days: int
+) -> int:
     rows = status_query(today=today, due_soon_days=due_soon_days, roots=roots).subquery()
     return db_session.scalar(select(func.count()).select_from(rows)) or 0
 
 
-def _counting(rows: Iterable, report: Callable[[int], None]) -> Iterator:
+def _counting(
+    rows: Iterable[PersonStatus], report: Callable[[int], None]
+) -> Iterator[PersonStatus]:
     for done, row in enumerate(rows, start=1):
         if done % PROGRESS_EVERY == 0:
             report(done)
@@ -145,10 +160,10 @@ def _write_progress(db_session: DbSession, report_id: int, percent: int) -> None
     # Its own connection and transaction: the export's query is still streaming on the other.
     # SQLite (the one-machine default) allows one writer while that read holds its lock, so
     # there the bar jumps from 0 to 100.
-    bind = db_session.get_bind()
-    if bind.dialect.name == "sqlite":
+    engine = db_session.get_bind().engine
+    if engine.dialect.name == "sqlite":
         return
-    with bind.begin() as connection:
+    with engine.begin() as connection:
         connection.execute(
             update(ReportFile).where(ReportFile.id == report_id).values(progress=percent)
         )

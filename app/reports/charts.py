@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.reports.services import TrendPoint
+from app.reports.services import CoverageRow, TrendPoint
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 228, 44, 16, 24, 40
 
@@ -30,7 +30,11 @@ class LineChart:
 
 def trend_chart(points: Sequence[TrendPoint]) -> LineChart | None:
     """A coverage-over-time line (0–100 %), each point labelled with its value and month."""
-    known = [p for p in points if p.coverage_percent is not None]
+    known = [
+        (point.taken_on, percent)
+        for point in points
+        if (percent := point.coverage_percent) is not None
+    ]
     if len(known) < 2:
         return None
     inner_width = WIDTH - LEFT - RIGHT
@@ -39,11 +43,11 @@ def trend_chart(points: Sequence[TrendPoint]) -> LineChart | None:
     marks = [
         Mark(
             x=round(LEFT + n * step, 1),
-            y=round(TOP + inner_height * (1 - p.coverage_percent / 100), 1),
-            value=p.coverage_percent,
-            label=p.taken_on.strftime("%m/%y"),
+            y=round(TOP + inner_height * (1 - percent / 100), 1),
+            value=percent,
+            label=taken_on.strftime("%m/%y"),
         )
-        for n, p in enumerate(known)
+        for n, (taken_on, percent) in enumerate(known)
     ]
     grid = [(round(TOP + inner_height * (1 - pct / 100), 1), pct) for pct in (0, 25, 50, 75, 100)]
     return LineChart(
@@ -73,20 +77,24 @@ class BarChart:
     bars: list[Bar]
 
 
-def coverage_bars(rows) -> BarChart | None:
+def coverage_bars(rows: Sequence[CoverageRow]) -> BarChart | None:
     """Coverage per department as horizontal bars, each with its name and value written out."""
-    shown = [r for r in rows if r.department is not None and r.coverage_percent is not None]
+    shown = [
+        (row.department.name, percent)
+        for row in rows
+        if row.department is not None and (percent := row.coverage_percent) is not None
+    ]
     if len(shown) < 2:
         return None
     label_width, bar_area, row_height = 220, 360, 26
     bars = [
         Bar(
             y=n * row_height + 4,
-            width=round(bar_area * r.coverage_percent / 100, 1),
-            label=r.department.name,
-            value=r.coverage_percent,
+            width=round(bar_area * percent / 100, 1),
+            label=name,
+            value=percent,
         )
-        for n, r in enumerate(shown)
+        for n, (name, percent) in enumerate(shown)
     ]
     return BarChart(
         width=label_width + bar_area + 70,

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from flask_babel import format_date, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 
-from app.requirements.status import PersonStatus
+from app.reports.services import CoverageRow
+from app.requirements.status import PersonStatus, never_expires
+from app.staff.models import Department
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+#: How a people export writes a date: as text (CSV) or as a date cell (XLSX).
+DateCell = TypeVar("DateCell")
 
 
 def status_labels() -> dict[str, str]:
@@ -32,12 +41,12 @@ def status_label(status: str) -> str:
 def display_date(value: date | None, unlimited: str | None = None) -> str:
     if value is None:
         return ""
-    if value.year == 9999:
+    if never_expires(value):
         return unlimited or _("unlimited")
     return value.strftime("%d.%m.%Y")
 
 
-def scope_label(department, roots) -> str:
+def scope_label(department: Department | None, roots: Sequence[Department] | None) -> str:
     """What a report covers, for its title: a department, a head's areas, or the city."""
     if department is not None:
         return department.name
@@ -68,42 +77,25 @@ def people_csv(rows: Iterable[PersonStatus], *, scope_name: str, today: date) ->
     yield "\ufeff"
     writer.writerow([_("Coverage report"), safe_cell(scope_name), _("as of"), format_date(today)])
     writer.writerow([])
-    writer.writerow(
-        [
-            _("Personnel number"),
-            _("Last name"),
-            _("First name"),
-            _("Department"),
-            _("Requirement"),
-            _("Status"),
-            _("Due date"),
-            _("Valid until"),
-        ]
-    )
+    writer.writerow(people_header())
     yield flush()
+
+    def text_date(value: date | None) -> str:
+        return display_date(value, unlimited)
+
     for n, person in enumerate(rows, start=1):
-        writer.writerow(
-            [
-                safe_cell(value)
-                for value in (
-                    person.employee.personnel_number,
-                    person.employee.last_name,
-                    person.employee.first_name,
-                    person.employee.department.name,
-                    person.requirement.name,
-                    labels[person.status],
-                    display_date(person.due_date, unlimited),
-                    display_date(person.valid_until, unlimited),
-                )
-            ]
-        )
+        writer.writerow(person_row(person, labels, text_date))
         if n % 500 == 0:
             yield flush()
     yield flush()
 
 
 def people_xlsx(
-    rows: Iterable[PersonStatus], coverage_rows: Iterable, *, scope_name: str, today: date
+    rows: Iterable[PersonStatus],
+    coverage_rows: Iterable[CoverageRow],
+    *,
+    scope_name: str,
+    today: date,
 ) -> bytes:
     """An Excel workbook: coverage per department and requirement, then everyone's status.
 
@@ -117,7 +109,7 @@ def people_xlsx(
     bold = Font(bold=True)
     labels = status_labels()
 
-    def heading(sheet, values):
+    def heading(sheet: WriteOnlyWorksheet, values: Iterable[str]) -> None:
         cells = []
         for value in values:
             cell = WriteOnlyCell(sheet, value=value)
@@ -157,39 +149,51 @@ def people_xlsx(
             ]
         )
     people_sheet = workbook.create_sheet(_("People"))
-    heading(
-        people_sheet,
-        [
-            _("Personnel number"),
-            _("Last name"),
-            _("First name"),
-            _("Department"),
-            _("Requirement"),
-            _("Status"),
-            _("Due date"),
-            _("Valid until"),
-        ],
-    )
+    heading(people_sheet, people_header())
     for person in rows:
-        people_sheet.append(
-            [
-                safe_cell(person.employee.personnel_number),
-                safe_cell(person.employee.last_name),
-                safe_cell(person.employee.first_name),
-                safe_cell(person.employee.department.name),
-                safe_cell(person.requirement.name),
-                labels[person.status],
-                None
-                if person.due_date is None or person.due_date.year == 9999
-                else person.due_date,
-                None
-                if person.valid_until is None or person.valid_until.year == 9999
-                else person.valid_until,
-            ]
-        )
+        people_sheet.append(person_row(person, labels, spreadsheet_date))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def people_header() -> list[str]:
+    """The columns of a people export (the CSV, the XLSX's people sheet)."""
+    return [
+        _("Personnel number"),
+        _("Last name"),
+        _("First name"),
+        _("Department"),
+        _("Requirement"),
+        _("Status"),
+        _("Due date"),
+        _("Valid until"),
+    ]
+
+
+def person_row(
+    person: PersonStatus,
+    labels: Mapping[str, str],
+    date_cell: Callable[[date | None], DateCell],
+) -> list[str | DateCell]:
+    """One person's row of a people export, under ``people_header``; names as typed in HR's
+    data are written as text even where a spreadsheet would run them as formulas."""
+    employee = person.employee
+    return [
+        safe_cell(employee.personnel_number),
+        safe_cell(employee.last_name),
+        safe_cell(employee.first_name),
+        safe_cell(employee.department.name),
+        safe_cell(person.requirement.name),
+        labels[person.status],
+        date_cell(person.due_date),
+        date_cell(person.valid_until),
+    ]
+
+
+def spreadsheet_date(value: date | None) -> date | None:
+    """A date for a spreadsheet cell: empty when there is none or it never comes."""
+    return None if value is None or never_expires(value) else value
 
 
 FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
@@ -198,7 +202,7 @@ PDF_PEOPLE_LIMIT = 500
 
 
 def coverage_pdf(
-    coverage_rows: Iterable,
+    coverage_rows: Iterable[CoverageRow],
     people_rows: Iterable[PersonStatus],
     *,
     scope_name: str,
@@ -227,7 +231,7 @@ def coverage_pdf(
     pdf.ln(3)
     heading = FontFace(emphasis="BOLD", fill_color=(230, 236, 244))
     labels = status_labels()
-    by_requirement: dict = {}
+    by_requirement: dict[str, list[CoverageRow]] = {}
     for row in coverage_rows:
         by_requirement.setdefault(row.requirement.name, []).append(row)
     for name, rows in by_requirement.items():

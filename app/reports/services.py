@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, Subquery, case, func, select
 from sqlalchemy.orm import aliased
 
 from app.auth.models import User
@@ -32,7 +33,7 @@ class CoverageRow:
 
     @property
     def coverage_percent(self) -> float | None:
-        return round(100 * self.covered / self.in_scope, 1) if self.in_scope else None
+        return percent_covered(self.covered, self.in_scope)
 
 
 def coverage(
@@ -97,24 +98,34 @@ def coverage(
     return result
 
 
-def scope_for(
-    db_session: DbSession, user: User, department: Department | None
-) -> tuple[list[Department] | None, list[Department]]:
-    """(roots to compute over, departments to show as rows) of a report for ``user``: a chosen
-    department and its children, else the user's whole scope (HR: the city's top departments;
-    a head: the departments they head, each with its children)."""
+class ReportScope(NamedTuple):
+    """Whom a report counts, and which departments it shows as rows."""
+
+    roots: list[Department] | None  # compute over these subtrees; None: the whole city
+    rows_for: list[Department]
+
+
+def percent_covered(covered: int, in_scope: int) -> float | None:
+    """Covered people as a percentage of those in scope, to one decimal; None for nobody."""
+    return round(100 * covered / in_scope, 1) if in_scope else None
+
+
+def scope_for(db_session: DbSession, user: User, department: Department | None) -> ReportScope:
+    """The scope of a report for ``user``: a chosen department and its children, else the
+    user's whole scope (HR: the city's top departments; a head: the departments they head,
+    each with its children)."""
     return scope_of(db_session, department, department_scope(user))
 
 
 def scope_of(
     db_session: DbSession, department: Department | None, scope: list[Department] | None
-) -> tuple[list[Department] | None, list[Department]]:
+) -> ReportScope:
     """The same for a given scope (None: the whole city), e.g. for a command without a user."""
     if department is not None:
-        return [department], [department, *department.children]
+        return ReportScope([department], [department, *department.children])
     if scope is None:
-        return None, list_roots(db_session)
-    return scope, [shown for root in scope for shown in (root, *root.children)]
+        return ReportScope(None, list_roots(db_session))
+    return ReportScope(scope, [shown for root in scope for shown in (root, *root.children)])
 
 
 def _totals(rows: list[CoverageRow], departments: Sequence[Department]) -> list[CoverageRow]:
@@ -127,13 +138,15 @@ def _totals(rows: list[CoverageRow], departments: Sequence[Department]) -> list[
     }
     if len(tops) < 2:  # one area: its own row is the total
         return []
-    totals: dict[int, list] = {}
+    requirements: dict[int, Requirement] = {}
+    sums: dict[int, list[int]] = {}
     for row in rows:
         if row.department is not None and row.department.id in tops:
-            numbers = totals.setdefault(row.requirement.id, [row.requirement, *[0] * 7])
-            for index, value in enumerate(_numbers(row), start=1):
+            requirements[row.requirement.id] = row.requirement
+            numbers = sums.setdefault(row.requirement.id, [0] * len(MEASURES))
+            for index, value in enumerate(_numbers(row)):
                 numbers[index] += value
-    return [CoverageRow(None, *numbers) for numbers in totals.values()]
+    return [CoverageRow(None, requirements[rid], *numbers) for rid, numbers in sums.items()]
 
 
 def _numbers(row: CoverageRow) -> tuple[int, ...]:
@@ -152,8 +165,8 @@ def _numbers(row: CoverageRow) -> tuple[int, ...]:
 MEASURES = ("in_scope", "compliant", "due_soon", "overdue", "pending", "exempt", "covered")
 
 
-def _measures(rows):
-    def count(status: Status):
+def _measures(rows: Subquery) -> tuple[ColumnElement[int], ...]:
+    def count(status: Status) -> ColumnElement[int]:
         return func.sum(case((rows.c.status == status.value, 1), else_=0))
 
     return (
@@ -175,7 +188,7 @@ class TrendPoint:
 
     @property
     def coverage_percent(self) -> float | None:
-        return round(100 * self.covered / self.in_scope, 1) if self.in_scope else None
+        return percent_covered(self.covered, self.in_scope)
 
 
 def take_snapshot(db_session: DbSession, *, today: date, due_soon_days: int) -> int:

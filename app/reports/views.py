@@ -14,6 +14,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -27,6 +28,7 @@ from app.requirements import status as requirement_status
 from app.requirements.models import Requirement
 from app.requirements.status import Status
 from app.staff import services as staff_services
+from app.staff.models import Department
 
 MIME_TYPES = {
     "csv": "text/csv",
@@ -48,7 +50,7 @@ def coverage():
         # A chosen department's own row is the total of its scope.
         with_total=department is None,
     )
-    by_requirement: dict[Requirement, list] = {}
+    by_requirement: dict[Requirement, list[services.CoverageRow]] = {}
     for row in rows:
         by_requirement.setdefault(row.requirement, []).append(row)
     # The trend of the area shown: the chosen department, a head's (first) area, or the city.
@@ -133,7 +135,7 @@ def coverage_pdf():
     return _file("pdf", background_above=None)
 
 
-def _file(file_format: str, *, background_above: int | None):
+def _file(file_format: str, *, background_above: int | None) -> ResponseReturnValue:
     department, roots, rows_for = _scope()
     if background_above is not None:
         later = _in_background(file_format, department, roots)
@@ -176,7 +178,9 @@ def export_download(token: str):
     )
 
 
-def _in_background(file_format: str, department, roots):
+def _in_background(
+    file_format: str, department: Department | None, roots: list[Department] | None
+) -> ResponseReturnValue | None:
     """For a scope above the limit: record the export, start the task, show its progress."""
     if background.scope_size(db.session, roots) <= current_app.config["EXPORT_IN_BACKGROUND_ABOVE"]:
         return None
@@ -203,11 +207,11 @@ def _own_report(token: str) -> ReportFile:
     return report
 
 
-def _attachment(filename: str) -> dict:
+def _attachment(filename: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
-def _scope():
+def _scope() -> tuple[Department | None, list[Department] | None, list[Department]]:
     """(chosen department or None, roots to compute over, departments to show as rows).
 
     Heads see their subtrees only: asking for a department outside them is a 403, not an

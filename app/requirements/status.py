@@ -62,6 +62,12 @@ from app.staff.services import subtree_condition
 FOREVER = date(9999, 12, 31)
 
 
+def never_expires(value: date) -> bool:
+    """Whether a due date or end of validity is FOREVER: to be shown as "unlimited", never as
+    a date. The whole year counts (no real date lies that far out)."""
+    return value.year == FOREVER.year
+
+
 class Status(enum.StrEnum):
     COMPLIANT = "compliant"
     DUE_SOON = "due_soon"
