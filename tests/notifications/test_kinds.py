@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from app.core.models import MessageKind, OutboxMessage
 from app.core.outbox import enqueue
 from app.courses.services.enrolment import NOTIFIED_ACTIONS
+from app.notifications.messages import MESSAGE_TYPES
 
 
 def test_the_database_accepts_every_kind(db):
@@ -25,3 +26,8 @@ def test_the_database_refuses_a_kind_nobody_knows(db):
 def test_every_step_people_are_told_about_is_a_kind():
     """Enrolment writes the message kind named like its step."""
     assert {action.value for action in NOTIFIED_ACTIONS} <= {kind.value for kind in MessageKind}
+
+
+def test_every_kind_says_something():
+    """A kind without an entry in MESSAGE_TYPES would be queued but never sent."""
+    assert set(MESSAGE_TYPES) == set(MessageKind)

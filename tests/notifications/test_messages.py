@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 import pytest
 
-from app.core.models import OutboxMessage
+from app.core.models import MessageKind, OutboxMessage
 from app.core.roles import Role
 from app.courses.services import enrolment
 from app.notifications import delivery
@@ -144,7 +144,7 @@ def calendar_method(message) -> str | None:
 
 
 @pytest.mark.parametrize("locale", ["de", "en"])
-@pytest.mark.parametrize("kind", sorted(EXPECTED))
+@pytest.mark.parametrize("kind", sorted(MessageKind))
 def test_each_kind_has_its_subject_recipient_and_invite(db, world, kind, locale):
     expected = EXPECTED[kind]
     message = build_message(db.session, outbox_row(world, kind, locale), delivery.mail_settings())
