@@ -90,6 +90,7 @@ def main() -> None:
 def scenario_same_reminder_twice(world, sink) -> dict:
     enrolment_id = world.booked_enrolments(1)[0]
     with world.app.app_context():
+        from app.core.models import MessageKind
         from app.core.outbox import enqueue
         from app.extensions import db
 
@@ -97,7 +98,7 @@ def scenario_same_reminder_twice(world, sink) -> dict:
             enqueue(
                 db.session,
                 key=f"reminder:7d:enrolment:{enrolment_id}",
-                kind="session_reminder",
+                kind=MessageKind.SESSION_REMINDER,
                 payload=world.payload(enrolment_id, days=7),
             )
             db.session.commit()

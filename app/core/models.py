@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.types import UTCDateTime, utcnow
+from app.core.types import UTCDateTime, sql_values, utcnow
 from app.extensions import Model
 
 
@@ -31,6 +32,25 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class MessageKind(enum.StrEnum):
+    """What an outbox message is about; the notifications area knows what each kind says."""
+
+    # Steps of an enrolment (the values of the same ``EnrolmentAction``s) and of its date.
+    BOOKED = "booked"
+    WAITLISTED = "waitlisted"
+    PROMOTED = "promoted"
+    CANCELLED = "cancelled"
+    SESSION_CANCELLED = "session_cancelled"
+    SESSION_CHANGED = "session_changed"
+    SESSION_REMINDER = "session_reminder"
+    # Mandatory trainings: to the person, then up the escalation ladder, and the heads' digest.
+    REQUIREMENT_DUE_SOON = "requirement_due_soon"
+    REQUIREMENT_OVERDUE = "requirement_overdue"
+    ESCALATION_HEAD = "escalation_head"
+    ESCALATION_HR = "escalation_hr"
+    HEAD_DIGEST = "head_digest"
+
+
 class OutboxMessage(Model):
     """A message to send, written in the same transaction as the change that causes it.
 
@@ -43,15 +63,16 @@ class OutboxMessage(Model):
         CheckConstraint(
             f"status IN ({', '.join(repr(s.value) for s in OutboxStatus)})", name="status_known"
         ),
+        CheckConstraint(f"kind IN ({sql_values(MessageKind)})", name="kind_known"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         Index("ix_outbox_messages_status_due", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    #: What the message is about (``booked``, ``waitlisted``, ``session_cancelled``, …).
+    #: A ``MessageKind``: what the message is about.
     kind: Mapped[str] = mapped_column(String(50))
-    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.QUEUED.value)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.core.models import OutboxMessage
+from app.core.models import MessageKind, OutboxMessage
 from app.core.types import DbSession
 
 logger = logging.getLogger(__name__)
@@ -17,12 +19,23 @@ logger = logging.getLogger(__name__)
 WRITTEN = "outbox_written"
 
 
-def enqueue(db_session: DbSession, *, key: str, kind: str, payload: dict) -> OutboxMessage:
+class NewMessage(NamedTuple):
+    """One message for ``enqueue_many``."""
+
+    key: str
+    kind: MessageKind
+    #: What the message is about, as ids and ISO dates (it is stored as JSON).
+    payload: dict[str, object]
+
+
+def enqueue(
+    db_session: DbSession, *, key: str, kind: MessageKind, payload: dict[str, object]
+) -> OutboxMessage:
     """Record a message under ``key`` once; a second call with the same key returns the first."""
     existing = db_session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
     if existing is not None:
         return existing
-    message = OutboxMessage(key=key, kind=kind, payload=payload)
+    message = OutboxMessage(key=key, kind=kind.value, payload=payload)
     try:
         with db_session.begin_nested():
             db_session.add(message)
@@ -32,27 +45,26 @@ def enqueue(db_session: DbSession, *, key: str, kind: str, payload: dict) -> Out
     return message
 
 
-def enqueue_many(db_session: DbSession, messages: list[tuple[str, str, dict]]) -> int:
-    """Record many (key, kind, payload) at once, skipping keys already written; returns how
-    many are new. For scans that may find thousands of due reminders."""
+def enqueue_many(db_session: DbSession, messages: Sequence[NewMessage]) -> int:
+    """Record many messages at once, skipping keys already written; returns how many are new.
+    For scans that may find thousands of due reminders."""
     added = 0
     for start in range(0, len(messages), 500):
         chunk = messages[start : start + 500]
         existing = set(
             db_session.scalars(
-                select(OutboxMessage.key).where(OutboxMessage.key.in_([m[0] for m in chunk]))
+                select(OutboxMessage.key).where(OutboxMessage.key.in_([m.key for m in chunk]))
             )
         )
-        fresh = [m for m in chunk if m[0] not in existing]
+        fresh = [m for m in chunk if m.key not in existing]
         try:
             with db_session.begin_nested():
                 db_session.add_all(
-                    OutboxMessage(key=key, kind=kind, payload=payload)
-                    for key, kind, payload in fresh
+                    OutboxMessage(key=m.key, kind=m.kind.value, payload=m.payload) for m in fresh
                 )
         except IntegrityError:  # a parallel scan wrote some of them: go one by one
-            for key, kind, payload in fresh:
-                enqueue(db_session, key=key, kind=kind, payload=payload)
+            for m in fresh:
+                enqueue(db_session, key=m.key, kind=m.kind, payload=m.payload)
         added += len(fresh)
     if added:
         db_session.info[WRITTEN] = True

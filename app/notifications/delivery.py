@@ -15,9 +15,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from app.core.models import OutboxMessage, OutboxStatus
@@ -162,7 +163,9 @@ def retry_failed(db_session: DbSession, message_ids: list[int] | None = None) ->
     )
     if message_ids is not None:
         query = query.where(OutboxMessage.id.in_(message_ids))
-    return db_session.execute(query).rowcount
+    result = db_session.execute(query)
+    assert isinstance(result, CursorResult)  # an UPDATE without RETURNING: it counts rows
+    return result.rowcount
 
 
 def mail_settings() -> MailSettings:
@@ -178,22 +181,21 @@ def mail_settings() -> MailSettings:
 def _prefetch(db_session: DbSession, message_ids: list[int]) -> None:
     """Load a batch's rows and what their messages show in a few queries, not a few per row."""
     rows = db_session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(message_ids))).all()
-    wanted: dict[type, set[int]] = {Employee: set(), CourseSession: set(), Enrolment: set()}
-    for row in rows:
-        payload = row.payload or {}
-        for model, key in (
-            (Employee, "employee_id"),
-            (CourseSession, "session_id"),
-            (Enrolment, "enrolment_id"),
-        ):
-            if isinstance(payload.get(key), int):
-                wanted[model].add(payload[key])
-    for model, ids in wanted.items():
-        if ids:
-            query = select(model).where(model.id.in_(ids))
-            if model is CourseSession:
-                query = query.options(joinedload(CourseSession.course))
-            db_session.scalars(query).all()
+    payloads = [row.payload or {} for row in rows]
+    if employee_ids := _ids_named(payloads, "employee_id"):
+        db_session.scalars(select(Employee).where(Employee.id.in_(employee_ids))).all()
+    if session_ids := _ids_named(payloads, "session_id"):
+        db_session.scalars(
+            select(CourseSession)
+            .where(CourseSession.id.in_(session_ids))
+            .options(joinedload(CourseSession.course))
+        ).all()
+    if enrolment_ids := _ids_named(payloads, "enrolment_id"):
+        db_session.scalars(select(Enrolment).where(Enrolment.id.in_(enrolment_ids))).all()
+
+
+def _ids_named(payloads: list[dict[str, Any]], key: str) -> set[int]:
+    return {payload[key] for payload in payloads if isinstance(payload.get(key), int)}
 
 
 def _claim_lease() -> timedelta:

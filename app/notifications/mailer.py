@@ -6,9 +6,11 @@ import contextlib
 import logging
 import smtplib
 import ssl
+from collections.abc import Mapping
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +26,13 @@ class PermanentFailure(Exception):
 class Mailer:
     """One connection for a batch of messages; use as a context manager."""
 
-    def __init__(self, config: dict):
-        self.server = config.get("MAIL_SERVER")
+    def __init__(self, config: Mapping[str, Any]):
+        self.server: str | None = config.get("MAIL_SERVER")
         self.port = int(config.get("MAIL_PORT") or 25)
         self.use_tls = bool(config.get("MAIL_USE_TLS"))
         self.use_ssl = bool(config.get("MAIL_USE_SSL"))
-        self.username = config.get("MAIL_USERNAME")
-        self.password = config.get("MAIL_PASSWORD")
+        self.username: str | None = config.get("MAIL_USERNAME")
+        self.password: str | None = config.get("MAIL_PASSWORD")
         self.outbox_dir = Path(config["MAIL_OUTBOX_DIR"])
         self.timeout = float(config.get("MAIL_TIMEOUT", 30))
         self._smtp: smtplib.SMTP | None = None
@@ -47,7 +49,7 @@ class Mailer:
             self._write_file(message)
             return
         try:
-            smtp = self._connection()
+            smtp = self._connection(self.server)
             refused = smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as error:
             self._drop_connection()
@@ -70,15 +72,15 @@ class Mailer:
                 self._smtp.quit()
             self._smtp = None
 
-    def _connection(self) -> smtplib.SMTP:
+    def _connection(self, server: str) -> smtplib.SMTP:
         if self._smtp is None:
             if self.use_ssl:
                 context = ssl.create_default_context()
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    self.server, self.port, timeout=self.timeout, context=context
+                    server, self.port, timeout=self.timeout, context=context
                 )
             else:
-                smtp = smtplib.SMTP(self.server, self.port, timeout=self.timeout)
+                smtp = smtplib.SMTP(server, self.port, timeout=self.timeout)
                 if self.use_tls:
                     smtp.starttls(context=ssl.create_default_context())
             if self.username:
@@ -101,7 +103,7 @@ class Mailer:
         logger.info("Mail to %s written to %s: %s", message["To"], path, message["Subject"])
 
 
-def _classify(refused: dict) -> Exception:
+def _classify(refused: dict[str, tuple[int, bytes]]) -> Exception:
     codes = [code for code, _ in refused.values()]
     text = "; ".join(f"{rcpt}: {code} {answer!r}" for rcpt, (code, answer) in refused.items())
     if all(500 <= code < 600 for code in codes):

@@ -3,19 +3,21 @@ recipient's language. Built at delivery time from the row's payload, so it shows
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Any, Literal, NamedTuple
 
 from flask import render_template
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import LazyString, force_locale
+from flask_babel import lazy_gettext as _l
 
 from app.auth.models import User
-from app.core.models import OutboxMessage
-from app.core.types import utcnow
+from app.core.models import MessageKind, OutboxMessage
+from app.core.types import DbSession, utcnow
 from app.courses.models import CourseSession, Enrolment
 from app.courses.services.calendar import session_calendar
 from app.requirements.models import Requirement
@@ -32,28 +34,6 @@ class UnknownMessage(Exception):
     """The row names something that no longer exists, or a kind nobody knows."""
 
 
-#: Kinds that carry the date as a calendar invite, and with which method.
-CALENDAR_METHODS = {
-    "booked": "REQUEST",
-    "promoted": "REQUEST",
-    "session_changed": "REQUEST",
-    "session_reminder": "REQUEST",
-    "cancelled": "CANCEL",
-    "session_cancelled": "CANCEL",
-}
-SESSION_KINDS = frozenset(
-    {
-        "booked",
-        "waitlisted",
-        "promoted",
-        "cancelled",
-        "session_cancelled",
-        "session_changed",
-        "session_reminder",
-    }
-)
-
-
 @dataclass(frozen=True)
 class MailSettings:
     sender: str
@@ -64,40 +44,67 @@ class MailSettings:
 
 @dataclass
 class Draft:
-    """Who gets it and in which language, which template, with what in it."""
+    """Who gets it and in which language, and what the template shows."""
 
     name: str
     email: str | None
     locale: str
-    template: str
-    subject: object  # a callable giving the subject in the recipient's language
-    context: dict = field(default_factory=dict)
+    #: Named in the subject after the kind's own words (``Reminder: <course title>``).
+    about: str | None = None
+    context: dict[str, object] = field(default_factory=dict)
+    #: The date whose calendar invite goes along, for kinds that send one.
     course_session: CourseSession | None = None
 
 
-def build_message(db_session, outbox: OutboxMessage, settings: MailSettings) -> EmailMessage:
+#: Reads a row's payload (ids and ISO dates); None when what it names no longer exists.
+Builder = Callable[[DbSession, dict[str, Any], MailSettings], Draft | None]
+
+
+@dataclass(frozen=True)
+class MessageType:
+    """What one kind of message says and how it is built: its entry in ``MESSAGE_TYPES``."""
+
+    #: A lazy string, translated into the recipient's language when the mail is built.
+    subject: LazyString
+    #: ``mail/<template>.txt`` and ``.html``.
+    template: str
+    build: Builder
+    #: The date goes along as a calendar invite with this method.
+    calendar_method: Literal["REQUEST", "CANCEL"] | None = None
+
+
+class Recipient(NamedTuple):
+    name: str
+    email: str | None
+    locale: str
+
+
+def build_message(
+    db_session: DbSession, outbox: OutboxMessage, settings: MailSettings
+) -> EmailMessage:
     """The e-mail for one outbox row; raises NoRecipient or UnknownMessage."""
-    payload = outbox.payload or {}
-    if outbox.kind in SESSION_KINDS:
-        draft = _session_draft(db_session, outbox.kind, payload, settings)
-    elif outbox.kind in REQUIREMENT_SUBJECTS:
-        draft = _requirement_draft(db_session, outbox.kind, payload, settings)
-    elif outbox.kind == "head_digest":
-        draft = _digest_draft(db_session, payload, settings)
-    else:
-        raise UnknownMessage(outbox.key)
+    try:
+        kind = MessageKind(outbox.kind)
+    except ValueError:
+        raise UnknownMessage(outbox.key) from None
+    message_type = MESSAGE_TYPES[kind]
+    draft = message_type.build(db_session, outbox.payload or {}, settings)
+    if draft is None:
+        raise UnknownMessage(kind)
     if not draft.email:
         raise NoRecipient(draft.name)
     with force_locale(draft.locale):
         context = {
-            "kind": outbox.kind,
+            "kind": kind,
             "city_name": settings.city_name,
             "locale": draft.locale,
             **draft.context,
         }
-        subject = draft.subject()
-        text = render_template(f"mail/{draft.template}.txt", **context)
-        html = render_template(f"mail/{draft.template}.html", subject=subject, **context)
+        subject = str(message_type.subject)
+        if draft.about is not None:
+            subject = f"{subject}: {draft.about}"
+        text = render_template(f"mail/{message_type.template}.txt", **context)
+        html = render_template(f"mail/{message_type.template}.html", subject=subject, **context)
 
     message = EmailMessage()
     message["Subject"] = subject
@@ -109,7 +116,7 @@ def build_message(db_session, outbox: OutboxMessage, settings: MailSettings) -> 
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
-    method = CALENDAR_METHODS.get(outbox.kind)
+    method = message_type.calendar_method
     if method and draft.course_session is not None:
         ics = session_calendar(
             draft.course_session,
@@ -129,18 +136,19 @@ def build_message(db_session, outbox: OutboxMessage, settings: MailSettings) -> 
     return message
 
 
-def _session_draft(db_session, kind: str, payload: dict, settings: MailSettings) -> Draft:
+def _session_draft(
+    db_session: DbSession, payload: dict[str, Any], settings: MailSettings
+) -> Draft | None:
+    """To the person, about their enrolment or its date."""
     employee = db_session.get(Employee, payload.get("employee_id"))
     course_session = db_session.get(CourseSession, payload.get("session_id"))
     if employee is None or course_session is None:
-        raise UnknownMessage(kind)
-    title = course_session.course.title
+        return None
     return Draft(
         name=employee.full_name,
         email=employee.email,
         locale=employee.locale or "de",
-        template="message",
-        subject=lambda: f"{SESSION_SUBJECTS[kind]()}: {title}",
+        about=course_session.course.title,
         context={
             "employee": employee,
             "course_session": course_session,
@@ -152,43 +160,53 @@ def _session_draft(db_session, kind: str, payload: dict, settings: MailSettings)
     )
 
 
-def _requirement_draft(db_session, kind: str, payload: dict, settings: MailSettings) -> Draft:
+def _reminder_draft(
+    db_session: DbSession, payload: dict[str, Any], settings: MailSettings
+) -> Draft | None:
+    """To the person whose mandatory training is due soon or overdue."""
     employee = db_session.get(Employee, payload.get("employee_id"))
     requirement = db_session.get(Requirement, payload.get("requirement_id"))
     if employee is None or requirement is None:
-        raise UnknownMessage(kind)
-    context = {
-        "employee": employee,
-        "requirement": requirement,
-        "due_date": date.fromisoformat(payload["due_date"]),
-        "sessions": next_sessions(db_session, requirement),
-        "base_url": settings.base_url.rstrip("/"),
-        "link": f"{settings.base_url.rstrip('/')}/requirements/mine",
-    }
-    if kind in ("requirement_due_soon", "requirement_overdue"):
-        name, email, locale = employee.full_name, employee.email, employee.locale or "de"
-    else:  # an escalation goes to a head or to HR, about the employee
-        user = db_session.get(User, payload.get("user_id"))
-        if user is None:
-            raise UnknownMessage(kind)
-        name, email, locale = _user_address(user)
-        context["recipient"] = name
-    title = requirement.name
+        return None
     return Draft(
-        name=name,
-        email=email,
-        locale=locale,
-        template="requirement",
-        subject=lambda: f"{REQUIREMENT_SUBJECTS[kind]()}: {title}",
-        context=context,
+        name=employee.full_name,
+        email=employee.email,
+        locale=employee.locale or "de",
+        about=requirement.name,
+        context=_requirement_context(db_session, employee, requirement, payload, settings),
     )
 
 
-def _digest_draft(db_session, payload: dict, settings: MailSettings) -> Draft:
+def _escalation_draft(
+    db_session: DbSession, payload: dict[str, Any], settings: MailSettings
+) -> Draft | None:
+    """To a head or to HR, about a person long overdue."""
+    employee = db_session.get(Employee, payload.get("employee_id"))
+    requirement = db_session.get(Requirement, payload.get("requirement_id"))
+    user = db_session.get(User, payload.get("user_id"))
+    if employee is None or requirement is None or user is None:
+        return None
+    recipient = _user_address(user)
+    return Draft(
+        name=recipient.name,
+        email=recipient.email,
+        locale=recipient.locale,
+        about=requirement.name,
+        context={
+            **_requirement_context(db_session, employee, requirement, payload, settings),
+            "recipient": recipient.name,
+        },
+    )
+
+
+def _digest_draft(
+    db_session: DbSession, payload: dict[str, Any], settings: MailSettings
+) -> Draft | None:
+    """To a head: who in their area is overdue or due soon."""
     user = db_session.get(User, payload.get("user_id"))
     if user is None:
-        raise UnknownMessage("head_digest")
-    name, email, locale = _user_address(user)
+        return None
+    recipient = _user_address(user)
     as_of = date.fromisoformat(payload["as_of"])
     listed = list(
         people(
@@ -200,13 +218,11 @@ def _digest_draft(db_session, payload: dict, settings: MailSettings) -> Draft:
         )
     )
     return Draft(
-        name=name,
-        email=email,
-        locale=locale,
-        template="digest",
-        subject=lambda: _("Weekly overview of mandatory trainings"),
+        name=recipient.name,
+        email=recipient.email,
+        locale=recipient.locale,
         context={
-            "recipient": name,
+            "recipient": recipient.name,
             "people": listed[:200],
             "more": max(0, len(listed) - 200),
             "as_of": as_of,
@@ -215,29 +231,74 @@ def _digest_draft(db_session, payload: dict, settings: MailSettings) -> Draft:
     )
 
 
-def _user_address(user: User) -> tuple[str, str | None, str]:
+def _requirement_context(
+    db_session: DbSession,
+    employee: Employee,
+    requirement: Requirement,
+    payload: dict[str, Any],
+    settings: MailSettings,
+) -> dict[str, object]:
+    return {
+        "employee": employee,
+        "requirement": requirement,
+        "due_date": date.fromisoformat(payload["due_date"]),
+        "sessions": next_sessions(db_session, requirement),
+        "base_url": settings.base_url.rstrip("/"),
+        "link": f"{settings.base_url.rstrip('/')}/requirements/mine",
+    }
+
+
+def _user_address(user: User) -> Recipient:
     employee = user.employee
     name = employee.full_name if employee else user.email
     locale = user.locale or (employee.locale if employee else None) or "de"
-    return name, user.email, locale
+    return Recipient(name, user.email, locale)
 
 
 def _address_of(sender: str) -> str:
     return sender.split("<")[-1].rstrip(">").strip()
 
 
-SESSION_SUBJECTS = {
-    "booked": lambda: _("Booking confirmed"),
-    "waitlisted": lambda: _("You are on the waiting list"),
-    "promoted": lambda: _("A seat became free: you are booked"),
-    "cancelled": lambda: _("Booking cancelled"),
-    "session_cancelled": lambda: _("Date cancelled"),
-    "session_changed": lambda: _("Date changed"),
-    "session_reminder": lambda: _("Reminder"),
-}
-REQUIREMENT_SUBJECTS = {
-    "requirement_due_soon": lambda: _("Mandatory training due soon"),
-    "requirement_overdue": lambda: _("Mandatory training overdue"),
-    "escalation_head": lambda: _("Overdue in your area"),
-    "escalation_hr": lambda: _("Overdue for a long time"),
+#: What each kind of message says. Adding a kind: a ``MessageKind``, its entry here, a
+#: migration that widens the outbox's CHECK constraint, and the producer that writes it.
+MESSAGE_TYPES: dict[MessageKind, MessageType] = {
+    MessageKind.BOOKED: MessageType(
+        _l("Booking confirmed"), "message", _session_draft, calendar_method="REQUEST"
+    ),
+    MessageKind.WAITLISTED: MessageType(
+        _l("You are on the waiting list"), "message", _session_draft
+    ),
+    MessageKind.PROMOTED: MessageType(
+        _l("A seat became free: you are booked"),
+        "message",
+        _session_draft,
+        calendar_method="REQUEST",
+    ),
+    MessageKind.CANCELLED: MessageType(
+        _l("Booking cancelled"), "message", _session_draft, calendar_method="CANCEL"
+    ),
+    MessageKind.SESSION_CANCELLED: MessageType(
+        _l("Date cancelled"), "message", _session_draft, calendar_method="CANCEL"
+    ),
+    MessageKind.SESSION_CHANGED: MessageType(
+        _l("Date changed"), "message", _session_draft, calendar_method="REQUEST"
+    ),
+    MessageKind.SESSION_REMINDER: MessageType(
+        _l("Reminder"), "message", _session_draft, calendar_method="REQUEST"
+    ),
+    MessageKind.REQUIREMENT_DUE_SOON: MessageType(
+        _l("Mandatory training due soon"), "requirement", _reminder_draft
+    ),
+    MessageKind.REQUIREMENT_OVERDUE: MessageType(
+        _l("Mandatory training overdue"), "requirement", _reminder_draft
+    ),
+    MessageKind.ESCALATION_HEAD: MessageType(
+        _l("Overdue in your area"), "requirement", _escalation_draft
+    ),
+    MessageKind.ESCALATION_HR: MessageType(
+        _l("Overdue for a long time"), "requirement", _escalation_draft
+    ),
+    MessageKind.HEAD_DIGEST: MessageType(
+        _l("Weekly overview of mandatory trainings"), "digest", _digest_draft
+    ),
 }

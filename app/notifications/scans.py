@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from sqlalchemy import String, cast, exists, func, literal, select
 
 from app.auth.services import responsible_heads, users_with_role
-from app.core.models import OutboxMessage
-from app.core.outbox import enqueue, enqueue_many
+from app.core.models import MessageKind, OutboxMessage
+from app.core.outbox import NewMessage, enqueue, enqueue_many
 from app.core.roles import Role
 from app.core.types import DbSession, utcnow
 from app.courses.models import CourseSession, Enrolment, EnrolmentStatus
@@ -54,7 +54,7 @@ def queue_session_reminders(db_session: DbSession, *, days_before: Iterable[int]
             enqueue(
                 db_session,
                 key=f"{prefix}{enrolment_id}",
-                kind="session_reminder",
+                kind=MessageKind.SESSION_REMINDER,
                 payload={
                     "enrolment_id": enrolment_id,
                     "employee_id": employee_id,
@@ -84,7 +84,7 @@ def queue_requirement_reminders(
     """
     heads = responsible_heads(db_session)
     hr_users = users_with_role(db_session, Role.HR)
-    messages: list[tuple[str, str, dict]] = []
+    messages: list[NewMessage] = []
     rows = status_query(today=today, due_soon_days=due_soon_days).subquery()
     due = db_session.execute(
         select(
@@ -105,26 +105,34 @@ def queue_requirement_reminders(
         }
         subject = f"{requirement_id}:{employee_id}:{due_date.isoformat()}"
         if status == Status.DUE_SOON.value:
-            messages.append((f"requirement-due-soon:{subject}", "requirement_due_soon", about))
+            messages.append(
+                NewMessage(
+                    f"requirement-due-soon:{subject}", MessageKind.REQUIREMENT_DUE_SOON, about
+                )
+            )
             continue
         overdue_days = (today - due_date).days
         round_ = overdue_days // repeat_days
-        messages.append((f"requirement-overdue:{subject}:{round_}", "requirement_overdue", about))
+        messages.append(
+            NewMessage(
+                f"requirement-overdue:{subject}:{round_}", MessageKind.REQUIREMENT_OVERDUE, about
+            )
+        )
         if overdue_days >= escalate_to_head_days:
             for head in heads.get(department_id, []):
                 messages.append(
-                    (
+                    NewMessage(
                         f"escalation-head:{subject}:{head.id}",
-                        "escalation_head",
+                        MessageKind.ESCALATION_HEAD,
                         {**about, "user_id": head.id},
                     )
                 )
         if overdue_days >= escalate_to_hr_days:
             for user in hr_users:
                 messages.append(
-                    (
+                    NewMessage(
                         f"escalation-hr:{subject}:{user.id}",
-                        "escalation_hr",
+                        MessageKind.ESCALATION_HR,
                         {**about, "user_id": user.id},
                     )
                 )
@@ -134,7 +142,7 @@ def queue_requirement_reminders(
 def queue_head_digests(db_session: DbSession, *, today: date, due_soon_days: int) -> int:
     """One digest a week per head whose area has people overdue or due soon."""
     year, week, _ = today.isocalendar()
-    messages = []
+    messages: list[NewMessage] = []
     for user in users_with_role(db_session, Role.HEAD):
         roots = list(user.headed_departments)
         if not roots:
@@ -147,9 +155,9 @@ def queue_head_digests(db_session: DbSession, *, today: date, due_soon_days: int
         )
         if waiting:
             messages.append(
-                (
+                NewMessage(
                     f"head-digest:{user.id}:{year}-W{week:02d}",
-                    "head_digest",
+                    MessageKind.HEAD_DIGEST,
                     {
                         "user_id": user.id,
                         "as_of": today.isoformat(),

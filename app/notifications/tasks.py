@@ -17,7 +17,7 @@ from app.notifications.scans import (
 
 
 @shared_task(name="notifications.deliver_outbox")
-def deliver_outbox() -> dict:
+def deliver_outbox() -> dict[str, int]:
     """Send everything due in the outbox; safe to run on several workers at once."""
     report = deliver_pending(db.session)
     return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}

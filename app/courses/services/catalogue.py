@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.auth.models import User
+from app.core.models import MessageKind
 from app.core.outbox import enqueue
 from app.core.roles import Role
 from app.core.types import DbSession, utcnow
@@ -116,7 +117,7 @@ def update_session(
             enqueue(
                 db_session,
                 key=f"session-changed:{course_session.id}:{course_session.sequence}:{enrolment.id}",
-                kind="session_changed",
+                kind=MessageKind.SESSION_CHANGED,
                 payload={
                     "session_id": course_session.id,
                     "enrolment_id": enrolment.id,

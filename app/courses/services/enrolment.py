@@ -21,6 +21,7 @@ from sqlalchemy import CursorResult, Update, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
+from app.core.models import MessageKind
 from app.core.outbox import enqueue
 from app.core.roles import Role
 from app.core.types import DbSession, utcnow
@@ -377,7 +378,7 @@ def record_event(
         enqueue(
             db_session,
             key=f"enrolment-event:{event.id}",
-            kind=action.value,
+            kind=MessageKind(action.value),
             payload={
                 "event_id": event.id,
                 "enrolment_id": enrolment.id,
