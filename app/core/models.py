@@ -6,8 +6,8 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import UTCDateTime, sql_values, utcnow
 from app.extensions import Model
@@ -79,8 +79,50 @@ class OutboxMessage(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Not sent before this time (backoff after a failure).
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the claim was made or last renewed (a worker renews it before each message it sends).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The delivery run holding the claim; only it may send the message or mark it sent.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Where it went, for HR's outbox page ("an employee without e-mail" shows up here).
     recipient: Mapped[str] = mapped_column(String(254), default="")
     subject: Mapped[str] = mapped_column(String(300), default="")
+
+    delivery_attempts: Mapped[list[OutboxAttempt]] = relationship(
+        back_populates="message", order_by="OutboxAttempt.id", cascade="all, delete-orphan"
+    )
+
+
+class AttemptOutcome(enum.StrEnum):
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    #: Another run took the message over before this one could mark it (sent or not).
+    CLAIM_LOST = "claim_lost"
+
+
+class OutboxAttempt(Model):
+    """One try to send a message, recorded (and committed) before the mail server is reached.
+
+    An attempt without ``finished_at`` was cut off (a worker killed mid-send): the mail may
+    have gone out, so a later attempt may have sent it a second time. HR's outbox page shows it.
+    """
+
+    __tablename__ = "outbox_attempts"
+    __table_args__ = (
+        CheckConstraint(
+            f"outcome IS NULL OR outcome IN ({sql_values(AttemptOutcome)})", name="outcome_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox_messages.id", ondelete="CASCADE"), index=True
+    )
+    worker: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    error: Mapped[str] = mapped_column(Text, default="")
+
+    message: Mapped[OutboxMessage] = relationship(back_populates="delivery_attempts")

@@ -1,27 +1,34 @@
-"""Delivering the outbox: claim a message, send it, mark it sent.
+"""Delivering the outbox: claim messages, send each, mark it sent.
 
-Delivery is at least once: a message is claimed (``queued`` → ``sending``) and committed before
-it is sent, and marked ``sent`` after. A worker killed in between leaves the claim behind; once
-the claim is older than the lease another worker takes it over. Only that rare crash can send a
-message twice, and then with the same ``Message-ID``. Temporary failures are retried with
-growing pauses; permanent ones (the server refused, no address) are marked failed for HR.
+Delivery is at least once: a run claims a batch (``queued`` → ``sending``, stamped with the run's
+name) and commits. Before each message it renews that message's claim and records the attempt,
+in one commit, then sends, then marks the outcome. The lease therefore only has to cover one
+message, however slow the mail server and however long the batch; a message whose claim has
+run out is taken over by another run, and the first run, finding the claim no longer its own,
+neither sends nor marks it. Only a worker killed while the mail server has a message can send
+it twice (the next run takes it over after the lease), and then with the same ``Message-ID``;
+the cut-off attempt stays on record and HR's outbox page shows it. Temporary failures are
+retried with growing pauses; permanent ones (the server refused, no address) are marked failed.
 
-Unlike other services this one commits: each message is its own transaction, so one bad
+Unlike other services this one commits: each message has its own transactions, so one bad
 message or a crash mid-batch never loses or repeats the others.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy import CursorResult, and_, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from app.core.models import OutboxMessage, OutboxStatus
+from app.core.models import AttemptOutcome, OutboxAttempt, OutboxMessage, OutboxStatus
 from app.core.types import DbSession, utcnow
 from app.courses.models import CourseSession, Enrolment
 from app.notifications.mailer import Mailer, PermanentFailure, TemporaryFailure
@@ -49,24 +56,31 @@ class DeliveryReport:
 def deliver_pending(
     db_session: DbSession, *, batch_size: int = 200, mailer: Mailer | None = None
 ) -> DeliveryReport:
-    """Send every message that is due, batch after batch; commits after each message."""
+    """Send every message that is due, batch after batch; commits around each message."""
     report = DeliveryReport()
     settings = mail_settings()
     own_mailer = mailer is None
     mailer = mailer or Mailer(current_app.config)
     session = db_session() if callable(db_session) else db_session  # the scoped session's own
     expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    worker = _run_name()
     try:
         while True:
-            claimed = claim_due(session, limit=batch_size)
+            claimed = claim_due(session, limit=batch_size, worker=worker)
             session.commit()
             if not claimed:
                 return report
             session.expire_all()  # objects loaded before the claim may be stale
             _prefetch(session, claimed)
             for message_id in claimed:
-                deliver_one(session, message_id, mailer=mailer, settings=settings, report=report)
-                session.commit()
+                deliver_one(
+                    session,
+                    message_id,
+                    worker=worker,
+                    mailer=mailer,
+                    settings=settings,
+                    report=report,
+                )
     finally:
         session.expire_on_commit = expire_on_commit
         session.expire_all()
@@ -74,8 +88,10 @@ def deliver_pending(
             mailer.close()
 
 
-def claim_due(db_session: DbSession, *, limit: int, now: datetime | None = None) -> list[int]:
-    """Mark up to ``limit`` due messages as being sent by this worker; returns their ids."""
+def claim_due(
+    db_session: DbSession, *, limit: int, worker: str, now: datetime | None = None
+) -> list[int]:
+    """Mark up to ``limit`` due messages as being sent by ``worker``; returns their ids."""
     now = now or utcnow()
     lease = _claim_lease()
     due = or_(
@@ -102,7 +118,7 @@ def claim_due(db_session: DbSession, *, limit: int, now: datetime | None = None)
     claimed = db_session.scalars(
         update(OutboxMessage)
         .where(OutboxMessage.id == batch.c.id, due)
-        .values(status=OutboxStatus.SENDING.value, claimed_at=now)
+        .values(status=OutboxStatus.SENDING.value, claimed_at=now, claimed_by=worker)
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
     ).all()
@@ -113,44 +129,74 @@ def deliver_one(
     db_session: DbSession,
     message_id: int,
     *,
+    worker: str,
     mailer: Mailer,
     settings: MailSettings,
     report: DeliveryReport,
 ) -> None:
-    """Build and send one claimed message and record the outcome (the caller commits)."""
-    outbox = db_session.get(OutboxMessage, message_id)
-    if outbox is None or outbox.status != OutboxStatus.SENDING.value:
+    """Send one message ``worker`` has claimed, and record the outcome; commits.
+
+    The claim is renewed and the attempt recorded in one commit before the mail server is
+    reached, so a slow server never lets the lease run out under a message being sent, and a
+    crash mid-send leaves a visible, unfinished attempt. The outcome is written only while the
+    claim is still this worker's: a message another worker took over is neither sent nor marked
+    here.
+    """
+    now = utcnow()
+    attempts = db_session.scalar(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == OutboxStatus.SENDING.value,
+            OutboxMessage.claimed_by == worker,
+        )
+        .values(claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    if attempts is None:  # sent, or taken over by another worker, meanwhile
+        db_session.commit()
         return
-    outbox.attempts += 1
+    attempt = OutboxAttempt(message_id=message_id, worker=worker, started_at=now)
+    db_session.add(attempt)
+    outbox = db_session.get(OutboxMessage, message_id)
+    assert outbox is not None  # claimed by us a moment ago, and rows are never deleted
     try:
         message = build_message(db_session, outbox, settings)
-        outbox.recipient = str(message["To"])[:254]
-        outbox.subject = str(message["Subject"])[:300]
-        mailer.send(message)
     except NoRecipient:
-        _fail(outbox, "no e-mail address", report)
+        _finish(db_session, outbox, attempt, worker, report, failed="no e-mail address")
+        return
     except UnknownMessage as error:
-        _fail(outbox, f"nothing to send: {error}", report)
-    except PermanentFailure as error:
-        _fail(outbox, str(error), report)
-    except TemporaryFailure as error:
-        if outbox.attempts >= MAX_ATTEMPTS:
-            _fail(outbox, str(error), report)
-        else:
-            pause = BACKOFF[min(outbox.attempts, len(BACKOFF)) - 1]
-            outbox.status = OutboxStatus.QUEUED.value
-            outbox.next_attempt_at = utcnow() + pause
-            outbox.last_error = str(error)[:2000]
-            report.retrying += 1
+        _finish(db_session, outbox, attempt, worker, report, failed=f"nothing to send: {error}")
+        return
     except Exception as error:  # a template or data error fails this message, not the batch
         logger.exception("Building outbox message %s failed", outbox.key)
-        _fail(outbox, f"{type(error).__name__}: {error}", report)
+        _finish(
+            db_session, outbox, attempt, worker, report, failed=f"{type(error).__name__}: {error}"
+        )
+        return
+    outbox.recipient = str(message["To"])[:254]
+    outbox.subject = str(message["Subject"])[:300]
+    db_session.commit()  # no transaction stays open while the mail server works
+
+    try:
+        mailer.send(message)
+    except PermanentFailure as error:
+        _finish(db_session, outbox, attempt, worker, report, failed=str(error))
+    except TemporaryFailure as error:
+        if attempts >= MAX_ATTEMPTS:
+            _finish(db_session, outbox, attempt, worker, report, failed=str(error))
+        else:
+            pause = BACKOFF[min(attempts, len(BACKOFF)) - 1]
+            _finish(
+                db_session, outbox, attempt, worker, report, retry_after=pause, error=str(error)
+            )
+    except Exception as error:  # e.g. the connection broke: try again later
+        logger.exception("Sending outbox message %s failed", outbox.key)
+        pause = BACKOFF[min(attempts, len(BACKOFF)) - 1]
+        _finish(db_session, outbox, attempt, worker, report, retry_after=pause, error=str(error))
     else:
-        outbox.status = OutboxStatus.SENT.value
-        outbox.sent_at = utcnow()
-        outbox.last_error = ""
-        report.sent += 1
-    db_session.flush()
+        _finish(db_session, outbox, attempt, worker, report)
 
 
 def retry_failed(db_session: DbSession, message_ids: list[int] | None = None) -> int:
@@ -166,6 +212,25 @@ def retry_failed(db_session: DbSession, message_ids: list[int] | None = None) ->
     result = db_session.execute(query)
     assert isinstance(result, CursorResult)  # an UPDATE without RETURNING: it counts rows
     return result.rowcount
+
+
+def cut_off_attempts(db_session: DbSession, message_ids: list[int]) -> dict[int, int]:
+    """Per message, the tries that never finished (a worker died while the mail server had
+    the message): the mail may have gone out, so the message may have arrived twice."""
+    rows = db_session.execute(
+        select(OutboxAttempt.message_id, func.count(OutboxAttempt.id))
+        .join(OutboxMessage, OutboxMessage.id == OutboxAttempt.message_id)
+        .where(
+            OutboxAttempt.message_id.in_(message_ids),
+            OutboxAttempt.finished_at.is_(None),
+            # not the try in flight right now
+            or_(
+                OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_by != OutboxAttempt.worker
+            ),
+        )
+        .group_by(OutboxAttempt.message_id)
+    ).all()
+    return {message_id: count for message_id, count in rows}
 
 
 def mail_settings() -> MailSettings:
@@ -203,8 +268,58 @@ def _claim_lease() -> timedelta:
     return timedelta(seconds=seconds) if seconds else CLAIM_LEASE
 
 
-def _fail(outbox: OutboxMessage, reason: str, report: DeliveryReport) -> None:
-    outbox.status = OutboxStatus.FAILED.value
-    outbox.last_error = reason[:2000]
-    report.failed += 1
-    report.errors.append(f"{outbox.key}: {reason}")
+def _finish(
+    db_session: DbSession,
+    outbox: OutboxMessage,
+    attempt: OutboxAttempt,
+    worker: str,
+    report: DeliveryReport,
+    *,
+    failed: str | None = None,
+    retry_after: timedelta | None = None,
+    error: str = "",
+) -> None:
+    """Write the attempt's outcome (sent, retry later, or failed) and commit, marking the
+    message only if the claim is still ``worker``'s."""
+    now = utcnow()
+    values: dict[str, object]
+    if failed is not None:
+        outcome, values, error = (
+            AttemptOutcome.FAILED,
+            {"status": OutboxStatus.FAILED.value},
+            failed,
+        )
+    elif retry_after is not None:
+        outcome = AttemptOutcome.RETRY
+        values = {"status": OutboxStatus.QUEUED.value, "next_attempt_at": now + retry_after}
+    else:
+        outcome, values = AttemptOutcome.SENT, {"status": OutboxStatus.SENT.value, "sent_at": now}
+    result = db_session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == outbox.id,
+            OutboxMessage.status == OutboxStatus.SENDING.value,
+            OutboxMessage.claimed_by == worker,
+        )
+        .values(**values, last_error=error[:2000], claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)  # an UPDATE without RETURNING: it counts rows
+    if result.rowcount == 0:
+        outcome = AttemptOutcome.CLAIM_LOST
+        logger.warning("Outbox message %s was taken over while %s sent it", outbox.key, worker)
+    elif outcome is AttemptOutcome.SENT:
+        report.sent += 1
+    elif outcome is AttemptOutcome.RETRY:
+        report.retrying += 1
+    else:
+        report.failed += 1
+        report.errors.append(f"{outbox.key}: {error}")
+    attempt.finished_at, attempt.outcome, attempt.error = now, outcome.value, error[:2000]
+    db_session.commit()
+    db_session.expire(outbox)
+
+
+def _run_name() -> str:
+    """Names one delivery run (host, process, random part): the owner of its claims."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"

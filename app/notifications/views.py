@@ -11,7 +11,7 @@ from app.core.models import OutboxMessage, OutboxStatus
 from app.core.roles import Role, roles_required
 from app.extensions import db
 from app.notifications import bp
-from app.notifications.delivery import retry_failed
+from app.notifications.delivery import cut_off_attempts, retry_failed
 
 PAGE_SIZE = 50
 
@@ -39,6 +39,7 @@ def outbox():
     )
     return render_template(
         "notifications/outbox.html",
+        cut_off=cut_off_attempts(db.session, [m.id for m in pagination.items]),
         counts=counts,
         status=status,
         statuses=[s.value for s in OutboxStatus],

@@ -1,3 +1,4 @@
+import asyncio
 import socket
 from email import message_from_bytes, policy
 
@@ -11,6 +12,7 @@ class Inbox:
     def __init__(self):
         self.messages = []
         self.refuse = set()
+        self.delay = 0.0  # seconds the server takes per message (a slow mail server)
 
     def stop(self):
         self.controller.stop()
@@ -26,6 +28,8 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted"
 

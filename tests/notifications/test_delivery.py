@@ -170,8 +170,8 @@ def test_two_workers_never_claim_the_same_message(db, make, hr):
         OutboxMessage.__table__.update().values(status="queued", next_attempt_at=utcnow())
     )
     db.session.commit()
-    first = delivery.claim_due(db.session, limit=4)
-    second = delivery.claim_due(db.session, limit=4)
+    first = delivery.claim_due(db.session, limit=4, worker="a")
+    second = delivery.claim_due(db.session, limit=4, worker="b")
     db.session.commit()
     assert len(first) == 4 and len(second) == 2 and not set(first) & set(second)
 
@@ -183,11 +183,11 @@ def test_claim_of_a_dead_worker_is_taken_over_after_the_lease(db, make, hr):
     db.session.commit()
     db.session.execute(OutboxMessage.__table__.update().values(status="queued"))
     db.session.commit()
-    assert len(delivery.claim_due(db.session, limit=10)) == 1  # this worker "dies" now
+    assert len(delivery.claim_due(db.session, limit=10, worker="dead")) == 1  # it "dies" now
     db.session.commit()
-    assert delivery.claim_due(db.session, limit=10) == []
+    assert delivery.claim_due(db.session, limit=10, worker="alive") == []
     later = utcnow() + delivery.CLAIM_LEASE + timedelta(minutes=1)
-    assert len(delivery.claim_due(db.session, limit=10, now=later)) == 1
+    assert len(delivery.claim_due(db.session, limit=10, worker="alive", now=later)) == 1
 
 
 def test_hr_retries_failed_messages(db, make, hr, smtp, client, login):
