@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from app.auth import bp, services
 from app.auth.forms import ROLE_LABELS, ChangePasswordForm, LoginForm, UserForm
@@ -22,7 +23,10 @@ login_manager.session_protection = "strong"
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+    # One query per request for the login, its roles and its employee record.
+    return db.session.get(
+        User, int(user_id), options=[joinedload(User.role_rows), joinedload(User.employee)]
+    )
 
 
 def _login_limit_per_account() -> str:

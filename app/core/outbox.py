@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.core.models import MessageKind, OutboxMessage
@@ -30,42 +29,30 @@ class NewMessage(NamedTuple):
 
 def enqueue(
     db_session: DbSession, *, key: str, kind: MessageKind, payload: dict[str, object]
-) -> OutboxMessage:
-    """Record a message under ``key`` once; a second call with the same key returns the first."""
-    existing = db_session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
-    if existing is not None:
-        return existing
-    message = OutboxMessage(key=key, kind=kind.value, payload=payload)
-    try:
-        with db_session.begin_nested():
-            db_session.add(message)
-    except IntegrityError:  # written by a concurrent transaction in the meantime
-        return db_session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).one()
-    db_session.info[WRITTEN] = True
-    return message
+) -> bool:
+    """Record a message under ``key`` once; True when this call wrote it (a second call, or a
+    concurrent transaction, with the same key writes nothing)."""
+    return enqueue_many(db_session, [NewMessage(key, kind, payload)]) == 1
 
 
 def enqueue_many(db_session: DbSession, messages: Sequence[NewMessage]) -> int:
     """Record many messages at once, skipping keys already written; returns how many are new.
-    For scans that may find thousands of due reminders."""
+    One ``INSERT … ON CONFLICT (key) DO NOTHING`` per 500 messages, on SQLite and PostgreSQL."""
+    dialect = db_session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     added = 0
     for start in range(0, len(messages), 500):
-        chunk = messages[start : start + 500]
-        existing = set(
-            db_session.scalars(
-                select(OutboxMessage.key).where(OutboxMessage.key.in_([m.key for m in chunk]))
-            )
-        )
-        fresh = [m for m in chunk if m.key not in existing]
-        try:
-            with db_session.begin_nested():
-                db_session.add_all(
-                    OutboxMessage(key=m.key, kind=m.kind.value, payload=m.payload) for m in fresh
-                )
-        except IntegrityError:  # a parallel scan wrote some of them: go one by one
-            for m in fresh:
-                enqueue(db_session, key=m.key, kind=m.kind, payload=m.payload)
-        added += len(fresh)
+        rows = [
+            {"key": m.key, "kind": m.kind.value, "payload": m.payload}
+            for m in messages[start : start + 500]
+        ]
+        written = db_session.scalars(
+            insert(OutboxMessage)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(OutboxMessage.id)
+        ).all()
+        added += len(written)
     if added:
         db_session.info[WRITTEN] = True
     return added

@@ -102,32 +102,33 @@ def enrol(session_id: int):
         )
     except AlreadyEnrolled:  # a second click, another tab: answer as the first click did
         db.session.rollback()
-        _tell_enrolled(queries.enrolment_for(db.session, course_session, current_user.employee))
+        told = _enrolled_message(
+            queries.enrolment_for(db.session, course_session, current_user.employee)
+        )
     except CourseError as error:
         db.session.rollback()
-        flash(explain(error), "error")
+        told = (explain(error), "error")
     else:
+        told = _enrolled_message(result)  # still under the date's lock: the place is exact
         db.session.commit()
-        _tell_enrolled(result)
+    if told is not None:
+        flash(*told)
     return redirect(url_for("courses.session", session_id=session_id))
 
 
-def _tell_enrolled(result: Enrolment | None) -> None:
+def _enrolled_message(result: Enrolment | None) -> tuple[str, str] | None:
+    """What the person is told about their enrolment: booked, or their place in line."""
     if result is None:
-        return
+        return None
     if result.status == EnrolmentStatus.BOOKED:
-        flash(_("You are booked. The calendar file is below."), "success")
-    elif result.status == EnrolmentStatus.WAITLISTED:
-        position = enrolment.waitlist_position(db.session, result)
-        if position is None:  # moved up since the status was read: the page shows the seat
-            return
-        flash(
-            _(
-                "The date is full. You are number %(position)d on the waiting list.",
-                position=position,
-            ),
-            "info",
-        )
+        return _("You are booked. The calendar file is below."), "success"
+    position = enrolment.waitlist_position(db.session, result)
+    if result.status != EnrolmentStatus.WAITLISTED or position is None:
+        return None  # moved up since the status was read: the page shows the seat
+    return (
+        _("The date is full. You are number %(position)d on the waiting list.", position=position),
+        "info",
+    )
 
 
 @bp.route("/enrolments/<int:enrolment_id>/cancel", methods=["POST"])

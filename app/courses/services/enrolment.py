@@ -19,6 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import CursorResult, Update, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.auth.models import User
 from app.core.models import MessageKind
@@ -223,7 +224,8 @@ def lock_session(db_session: DbSession, session_id: int) -> CourseSession:
     return db_session.execute(
         select(CourseSession)
         .where(CourseSession.id == session_id)
-        .with_for_update()
+        .options(joinedload(CourseSession.course, innerjoin=True))  # bookable? needs the course
+        .with_for_update(of=CourseSession)
         .execution_options(populate_existing=True)
     ).scalar_one()
 
