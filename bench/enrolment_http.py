@@ -173,7 +173,9 @@ def check_database(url: str, session_id: int, capacity: int, users: int) -> dict
                 .group_by(Enrolment.status)
             ).all()
         )
-        seats_taken = db.session.get(CourseSession, session_id).seats_taken
+        seats_taken = db.session.execute(
+            select(CourseSession.seats_taken).where(CourseSession.id == session_id)
+        ).scalar_one()
     booked = counts.get("booked", 0)
     return {
         "booked": booked,
