@@ -519,7 +519,9 @@ def check_invariants(app, sink: Sink, recorder: Recorder, outbox: dict) -> tuple
         checks = {
             **seat_invariants(db.session),
             "waiting_list_order_is_total": waiting_list_order(db.session),
-            "history_is_a_valid_walk": _result(walks.invalid),
+            "history_is_a_valid_walk": _result(
+                walks.invalid, enrolments=len(walks.invalid_enrolment_ids)
+            ),
             "history_ends_in_the_status": _result(walks.wrong_end),
             **mail_invariants(db.session, sink, app.config["CALENDAR_UID_DOMAIN"]),
         }
@@ -611,6 +613,7 @@ class Walks:
     #: Steps that may not follow the status before them, e.g. "booked" after "booked".
     invalid: list[str] = field(default_factory=list)
     invalid_event_ids: set[int] = field(default_factory=set)
+    invalid_enrolment_ids: set[int] = field(default_factory=set)
     #: Enrolments whose history leads to another status than the one they have.
     wrong_end: list[str] = field(default_factory=list)
 
@@ -634,6 +637,7 @@ def history_walks(db_session) -> Walks:
         if before not in allowed:
             result.invalid.append(f"enrolment {enrolment_id}: {action} after {before}")
             result.invalid_event_ids.add(event_id)
+            result.invalid_enrolment_ids.add(enrolment_id)
         status_after[enrolment_id] = after
     for enrolment_id, status in db_session.execute(select(Enrolment.id, Enrolment.status)):
         if status_after.get(enrolment_id) != status:
