@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := app:create_app
 
-.PHONY: run test screenshots lint format translations chromium extract-messages migrate seed worker beat bench faults clean
+.PHONY: run test screenshots lint format translations chromium haproxy extract-messages migrate seed worker beat bench faults clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 	@test -x /usr/bin/chromium || { echo "chromium is missing and could not be installed" >&2; exit 1; }
 
+# The multi-node enrolment benchmark puts Debian's haproxy in front of two gunicorns.
+haproxy:
+	@{ command -v haproxy || test -x /usr/sbin/haproxy; } >/dev/null || { \
+		echo "Installing Debian's haproxy for the cluster benchmark"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq haproxy >/dev/null; }
+	@{ command -v haproxy || test -x /usr/sbin/haproxy; } >/dev/null || { echo "haproxy is missing and could not be installed" >&2; exit 1; }
+
 # The suite runs on SQLite with in-process tasks; when TEST_DATABASE_URL / TEST_REDIS_URL are
 # set (as .ci/run does) it runs a second time on PostgreSQL with a real Celery worker on Redis.
 test: lint translations chromium
@@ -55,12 +64,16 @@ test: lint translations chromium
 	fi
 
 # Benchmarks need PostgreSQL (BENCH_DATABASE_URL, default: database schulung_bench on localhost);
-# numbers and how to read them are in docs/benchmarks.md.
-bench: translations
+# the multi-node one its own database (BENCH_CLUSTER_DATABASE_URL, default bench_cluster), Redis
+# (BENCH_CLUSTER_REDIS_URL, default db 9, flushed) and haproxy. It comes last: it exits 1 when an
+# invariant (capacity, seat counter, history, mails, no 5xx) fails.
+# Numbers and how to read them are in docs/benchmarks.md.
+bench: translations haproxy
 	$(BIN)/python bench/enrolment_http.py --users 400 --capacity 50 --concurrency 50
 	$(BIN)/python bench/delivery.py --messages 10000
 	$(BIN)/python bench/coverage.py --scale 1.0
 	$(BIN)/python bench/imports.py --rows 50000
+	$(BIN)/python bench/enrolment_cluster.py --users 1000 --dates 20 --capacity 50
 
 # Fault scenarios of the outbox (worker killed, SMTP down, Redis down); see docs/benchmarks.md.
 faults: translations

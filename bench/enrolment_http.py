@@ -10,12 +10,9 @@ overbookings afterwards (must be 0): booked enrolments above capacity, or seats_
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
-import re
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -27,8 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TOKEN = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
-PASSWORD = "bench-password-123"
+from bench.common import (  # noqa: E402
+    Client,
+    add_logins,
+    latency_summary,
+    login_all,
+    recreate_database,
+    wait_for,
+)
 
 
 def main() -> None:
@@ -74,20 +77,14 @@ def main() -> None:
 
 def prepare_database(url: str, users: int, capacity: int) -> int:
     """A fresh database with one course session and ``users`` logins on staff."""
-    from bench.common import recreate_database
-
     recreate_database(url)
 
     from flask_migrate import upgrade
-    from werkzeug.security import generate_password_hash
 
     from app import create_app
-    from app.auth.models import User, UserRole
-    from app.core.roles import Role
     from app.core.types import utcnow
     from app.courses.models import Course, CourseSession
     from app.extensions import db
-    from app.staff.models import Employee
     from app.staff.services import create_department
 
     app = create_app()
@@ -100,19 +97,7 @@ def prepare_database(url: str, users: int, capacity: int) -> int:
             course=course, starts_at=start, ends_at=start + timedelta(hours=3), capacity=capacity
         )
         db.session.add_all([course, course_session])
-        password_hash = generate_password_hash(PASSWORD)  # one hash: the same password for all
-        for n in range(users):
-            employee = Employee(
-                personnel_number=f"B{n:06d}",
-                first_name="Bench",
-                last_name=f"Person {n}",
-                department=department,
-            )
-            user = User(
-                email=f"bench{n}@stadt.example", password_hash=password_hash, employee=employee
-            )
-            user.role_rows.append(UserRole(role=Role.EMPLOYEE.value))
-            db.session.add_all([employee, user])
+        add_logins(db.session, department, users)
         db.session.commit()
         return course_session.id
 
@@ -142,65 +127,6 @@ def start_gunicorn(args) -> subprocess.Popen:
     )
 
 
-def wait_for(port: int, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/health")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer")
-
-
-class Client:
-    """One browser: keeps its session cookie."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.cookie = ""
-
-    def request(self, method: str, path: str, body: dict | None = None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        headers = {"Cookie": self.cookie} if self.cookie else {}
-        data = None
-        if body is not None:
-            from urllib.parse import urlencode
-
-            data = urlencode(body)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        connection.request(method, path, body=data, headers=headers)
-        response = connection.getresponse()
-        text = response.read().decode()
-        for header, value in response.getheaders():
-            if header.lower() == "set-cookie" and value.startswith("session="):
-                self.cookie = value.split(";", 1)[0]
-        connection.close()
-        return response.status, text
-
-    def token(self, path: str) -> str:
-        status, text = self.request("GET", path)
-        return TOKEN.search(text).group(1)
-
-
-def login_all(port: int, users: int, concurrency: int) -> list[Client]:
-    def login(n: int) -> Client:
-        client = Client(port)
-        token = client.token("/auth/login")
-        status, _ = client.request(
-            "POST",
-            "/auth/login",
-            {"email": f"bench{n}@stadt.example", "password": PASSWORD, "csrf_token": token},
-        )
-        assert status == 302, f"login {n} answered {status}"
-        return client
-
-    with ThreadPoolExecutor(concurrency) as pool:
-        return list(pool.map(login, range(users)))
-
-
 def enrol_all(port: int, clients: list[Client], session_id: int, concurrency: int) -> dict:
     page = f"/courses/sessions/{session_id}"
     tokens = [client.token(page) for client in clients]
@@ -223,15 +149,12 @@ def enrol_all(port: int, clients: list[Client], session_id: int, concurrency: in
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(enrol, range(len(clients))))
     wall = time.perf_counter() - began
-    latencies.sort()
     return {
         "requests": len(latencies),
         "errors": sum(1 for s in statuses if s != 302),
         "wall_seconds": round(wall, 3),
         "throughput_per_second": round(len(latencies) / wall, 1),
-        "p50_ms": round(statistics.median(latencies) * 1000, 1),
-        "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),
-        "max_ms": round(latencies[-1] * 1000, 1),
+        **latency_summary(latencies),
     }
 
 
@@ -250,7 +173,9 @@ def check_database(url: str, session_id: int, capacity: int, users: int) -> dict
                 .group_by(Enrolment.status)
             ).all()
         )
-        seats_taken = db.session.get(CourseSession, session_id).seats_taken
+        seats_taken = db.session.execute(
+            select(CourseSession.seats_taken).where(CourseSession.id == session_id)
+        ).scalar_one()
     booked = counts.get("booked", 0)
     return {
         "booked": booked,
