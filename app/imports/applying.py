@@ -68,19 +68,18 @@ def _apply_staff(db_session: DbSession, plan: Plan, actor: User | None, progress
         db_session.execute(insert(Employee).execution_options(render_nulls=True), chunk)
         done += len(chunk)
         progress(done)
-    changed = [(u[0], u[4]) for u in plan.updated] + [(d[0], d[4]) for d in plan.deactivated]
-    for chunk in _chunks(changed):
+    for changes in _chunks([*plan.updated, *plan.deactivated]):
         db_session.execute(
             update(Employee),
-            [{"id": ident, **values, "updated_at": now} for ident, values in chunk],
+            [{"id": change.row_id, **change.values, "updated_at": now} for change in changes],
         )
-        done += len(chunk)
+        done += len(changes)
         progress(done)
-    leavers = [d[0] for d in plan.deactivated]
+    leavers = [change.row_id for change in plan.deactivated]
     cancelled = _withdraw_leavers(db_session, leavers, actor)
-    for chunk in _chunks(leavers):
+    for employee_ids in _chunks(leavers):
         db_session.execute(
-            update(User).where(User.employee_id.in_(chunk)).values(active=False),
+            update(User).where(User.employee_id.in_(employee_ids)).values(active=False),
             execution_options={"synchronize_session": False},
         )
     return Applied(
@@ -128,18 +127,19 @@ def _apply_departments(db_session: DbSession, plan: Plan, actor: User | None, pr
         )
         done += 1
         progress(done)
-    for ident, _code, _label, _changes, values in plan.updated:
-        department = db_session.get(Department, ident)
-        if "name" in values:
-            department.name = values["name"]
-        if "parent" in values:
-            parent = by_code[values["parent"]] if values["parent"] else None
+    for change in plan.updated:
+        department = db_session.get(Department, change.row_id)
+        if "name" in change.values:
+            department.name = change.values["name"]
+        if "parent" in change.values:
+            parent = by_code[change.values["parent"]] if change.values["parent"] else None
             move_department(db_session, department, parent)  # expires all: paths reload
         done += 1
         progress(done)
     heads = 0
-    for code, user_id in plan.heads:
-        department_id = by_code[code].id
+    for head in plan.heads:
+        user_id = head.user_id
+        department_id = by_code[head.department_code].id
         exists = db_session.scalar(
             select(DepartmentHead.id).where(
                 DepartmentHead.user_id == user_id, DepartmentHead.department_id == department_id
@@ -167,11 +167,11 @@ def _apply_completions(db_session: DbSession, plan: Plan, actor: User | None, pr
         )
         done += len(chunk)
         progress(done)
-    for chunk in _chunks(plan.updated):
+    for changes in _chunks(plan.updated):
         db_session.execute(
-            update(Completion), [{"id": ident, **values} for ident, *_rest, values in chunk]
+            update(Completion), [{"id": change.row_id, **change.values} for change in changes]
         )
-        done += len(chunk)
+        done += len(changes)
         progress(done)
     return Applied(created=len(plan.new), updated=len(plan.updated))
 

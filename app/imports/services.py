@@ -195,9 +195,7 @@ def _plan(db_session: DbSession, run: ImportRun, *, today: date, on_progress=Non
         table = read_table(run.content)
     except FileProblem as problem:
         plan = Plan(kind=run.kind)
-        plan.add_problem(
-            Problem(problem.code, line=problem.params.get("line"), params=problem.params)
-        )
+        plan.add_problem(Problem.of_file(problem))
         return plan
     plan = build_plan(
         db_session,
@@ -239,13 +237,12 @@ def _store(
 
 def summarise(db_session: DbSession, plan: Plan) -> dict:
     """What the preview shows: counts, problems, and the first rows of each kind of change."""
-    match = plan.match
     return {
         "format": plan.format,
         "headers": plan.headers,
-        "columns": match.headers if match else {},
-        "unknown": match.unknown if match else [],
-        "missing": match.missing if match else [],
+        "columns": plan.match.headers,
+        "unknown": plan.match.unknown,
+        "missing": plan.match.missing,
         "rows": plan.rows,
         "problem_count": plan.problem_count,
         "problems": [p.as_dict() for p in plan.problems],
@@ -259,12 +256,12 @@ def summarise(db_session: DbSession, plan: Plan) -> dict:
         },
         "new": _shown_new(db_session, plan),
         "updated": [
-            {"key": key, "label": label, "changes": changes}
-            for _id, key, label, changes, _values in plan.updated[:SHOWN_ROWS]
+            {"key": change.key, "label": change.label, "changes": change.changes}
+            for change in plan.updated[:SHOWN_ROWS]
         ],
         "deactivated": [
-            {"key": key, "label": label, "reason": reason}
-            for _id, key, label, reason, _values in plan.deactivated[:SHOWN_ROWS]
+            {"key": change.key, "label": change.label, "reason": change.reason}
+            for change in plan.deactivated[:SHOWN_ROWS]
         ],
     }
 
