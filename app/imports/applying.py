@@ -7,7 +7,9 @@ is applied whole or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import insert, select, update
 
@@ -23,6 +25,10 @@ from app.staff.models import Department, Employee
 from app.staff.services import create_department, move_department
 
 CHUNK = 1000
+
+T = TypeVar("T")
+#: Called with the number of rows written so far.
+Written = Callable[[int], None]
 
 
 @dataclass
@@ -60,7 +66,9 @@ def apply_plan(
     return applied
 
 
-def _apply_staff(db_session: DbSession, plan: Plan, actor: User | None, progress) -> Applied:
+def _apply_staff(
+    db_session: DbSession, plan: Plan, actor: User | None, progress: Written
+) -> Applied:
     now = utcnow()
     done = 0
     for chunk in _chunks(plan.new):
@@ -117,22 +125,27 @@ def _withdraw_leavers(db_session: DbSession, employee_ids: list[int], actor: Use
     return cancelled
 
 
-def _apply_departments(db_session: DbSession, plan: Plan, actor: User | None, progress) -> Applied:
+def _apply_departments(
+    db_session: DbSession, plan: Plan, actor: User | None, progress: Written
+) -> Applied:
     by_code = {d.code: d for d in db_session.scalars(select(Department))}
     done = 0
+    # Codes and names are text (str() only tells the type checker, which sees any Value).
     for row in plan.new:  # parents come first (the plan is in tree order)
-        parent = by_code[row["parent"]] if row["parent"] else None
-        by_code[row["code"]] = create_department(
-            db_session, code=row["code"], name=row["name"], parent=parent
+        parent = by_code[str(row["parent"])] if row["parent"] else None
+        code = str(row["code"])
+        by_code[code] = create_department(
+            db_session, code=code, name=str(row["name"]), parent=parent
         )
         done += 1
         progress(done)
     for change in plan.updated:
-        department = db_session.get(Department, change.row_id)
+        department = db_session.get_one(Department, change.row_id)
         if "name" in change.values:
-            department.name = change.values["name"]
+            department.name = str(change.values["name"])
         if "parent" in change.values:
-            parent = by_code[change.values["parent"]] if change.values["parent"] else None
+            parent_code = change.values["parent"]
+            parent = by_code[str(parent_code)] if parent_code else None
             move_department(db_session, department, parent)  # expires all: paths reload
         done += 1
         progress(done)
@@ -157,7 +170,9 @@ def _apply_departments(db_session: DbSession, plan: Plan, actor: User | None, pr
     return Applied(created=len(plan.new), updated=len(plan.updated), heads=heads)
 
 
-def _apply_completions(db_session: DbSession, plan: Plan, actor: User | None, progress) -> Applied:
+def _apply_completions(
+    db_session: DbSession, plan: Plan, actor: User | None, progress: Written
+) -> Applied:
     done = 0
     columns = ("employee_id", "course_id", "completed_on", "valid_until", "certificate_ref")
     for chunk in _chunks(plan.new):
@@ -176,6 +191,6 @@ def _apply_completions(db_session: DbSession, plan: Plan, actor: User | None, pr
     return Applied(created=len(plan.new), updated=len(plan.updated))
 
 
-def _chunks(items: list, size: int = CHUNK):
+def _chunks(items: list[T], size: int = CHUNK) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
