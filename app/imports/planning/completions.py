@@ -7,7 +7,6 @@ certificate reference is updated when the file has that column.
 from __future__ import annotations
 
 from datetime import date
-from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -21,12 +20,10 @@ from app.staff.models import Employee
 #: A completion by who, what and when: (employee id, course id, completed on).
 Key = tuple[int, int, date]
 
-
-class _Recorded(NamedTuple):
-    """A completion in the database."""
-
-    completion_id: int
-    certificate_ref: str
+#: A completion in the database: (its id, its certificate reference), unpacked where it is
+#: read. A plain tuple, not a NamedTuple: the garbage collector stops tracking a tuple of plain
+#: values (never a tuple subclass), and there may be tens of thousands of completions.
+Recorded = tuple[int, str]
 
 
 class CompletionPlanner(Planner):
@@ -42,7 +39,7 @@ class CompletionPlanner(Planner):
         for course in courses:
             self.courses.setdefault(course.title.casefold(), course)
         self.seen: dict[Key, int] = {}
-        self.existing: dict[Key, _Recorded] | None = None
+        self.existing: dict[Key, Recorded] | None = None
 
     def row(self, line: int, row: Row) -> None:
         number = row.text("personnel_number")
@@ -72,8 +69,8 @@ class CompletionPlanner(Planner):
         self.seen[key] = line
         if not self.plan.ok:
             return
-        current = self._existing().get(key)
-        if current is None:
+        recorded = self._existing().get(key)
+        if recorded is None:
             self.plan.new.append(
                 {
                     "employee_id": employee_id,
@@ -85,20 +82,22 @@ class CompletionPlanner(Planner):
                     "certificate_ref": reference,
                 }
             )
-        elif row.has("certificate_ref") and current.certificate_ref != reference:
+            return
+        completion_id, recorded_reference = recorded
+        if row.has("certificate_ref") and recorded_reference != reference:
             self.plan.updated.append(
                 Change(
-                    current.completion_id,
+                    completion_id,
                     number,
                     f"{course.code} {completed_on.strftime('%d.%m.%Y')}",
-                    {"certificate_ref": (current.certificate_ref, reference)},
+                    {"certificate_ref": (recorded_reference, reference)},
                     {"certificate_ref": reference},
                 )
             )
         else:
             self.plan.unchanged += 1
 
-    def _existing(self) -> dict[Key, _Recorded]:
+    def _existing(self) -> dict[Key, Recorded]:
         """The completions recorded so far (read once the file has no problems)."""
         if self.existing is None:
             recorded = self.db_session.execute(
@@ -111,7 +110,7 @@ class CompletionPlanner(Planner):
                 )
             )
             self.existing = {
-                (employee_id, course_id, completed_on): _Recorded(completion_id, reference)
+                (employee_id, course_id, completed_on): (completion_id, reference)
                 for completion_id, employee_id, course_id, completed_on, reference in recorded
             }
         return self.existing
