@@ -7,7 +7,9 @@ is applied whole or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import insert, select, update
 
@@ -23,6 +25,10 @@ from app.staff.models import Department, Employee
 from app.staff.services import create_department, move_department
 
 CHUNK = 1000
+
+T = TypeVar("T")
+#: Called with the number of rows written so far.
+Written = Callable[[int], None]
 
 
 @dataclass
@@ -60,7 +66,9 @@ def apply_plan(
     return applied
 
 
-def _apply_staff(db_session: DbSession, plan: Plan, actor: User | None, progress) -> Applied:
+def _apply_staff(
+    db_session: DbSession, plan: Plan, actor: User | None, progress: Written
+) -> Applied:
     now = utcnow()
     done = 0
     for chunk in _chunks(plan.new):
@@ -68,19 +76,18 @@ def _apply_staff(db_session: DbSession, plan: Plan, actor: User | None, progress
         db_session.execute(insert(Employee).execution_options(render_nulls=True), chunk)
         done += len(chunk)
         progress(done)
-    changed = [(u[0], u[4]) for u in plan.updated] + [(d[0], d[4]) for d in plan.deactivated]
-    for chunk in _chunks(changed):
+    for changes in _chunks([*plan.updated, *plan.deactivated]):
         db_session.execute(
             update(Employee),
-            [{"id": ident, **values, "updated_at": now} for ident, values in chunk],
+            [{"id": change.row_id, **change.values, "updated_at": now} for change in changes],
         )
-        done += len(chunk)
+        done += len(changes)
         progress(done)
-    leavers = [d[0] for d in plan.deactivated]
+    leavers = [change.row_id for change in plan.deactivated]
     cancelled = _withdraw_leavers(db_session, leavers, actor)
-    for chunk in _chunks(leavers):
+    for employee_ids in _chunks(leavers):
         db_session.execute(
-            update(User).where(User.employee_id.in_(chunk)).values(active=False),
+            update(User).where(User.employee_id.in_(employee_ids)).values(active=False),
             execution_options={"synchronize_session": False},
         )
     return Applied(
@@ -118,28 +125,34 @@ def _withdraw_leavers(db_session: DbSession, employee_ids: list[int], actor: Use
     return cancelled
 
 
-def _apply_departments(db_session: DbSession, plan: Plan, actor: User | None, progress) -> Applied:
+def _apply_departments(
+    db_session: DbSession, plan: Plan, actor: User | None, progress: Written
+) -> Applied:
     by_code = {d.code: d for d in db_session.scalars(select(Department))}
     done = 0
+    # Codes and names are text (str() only tells the type checker, which sees any Value).
     for row in plan.new:  # parents come first (the plan is in tree order)
-        parent = by_code[row["parent"]] if row["parent"] else None
-        by_code[row["code"]] = create_department(
-            db_session, code=row["code"], name=row["name"], parent=parent
+        parent = by_code[str(row["parent"])] if row["parent"] else None
+        code = str(row["code"])
+        by_code[code] = create_department(
+            db_session, code=code, name=str(row["name"]), parent=parent
         )
         done += 1
         progress(done)
-    for ident, _code, _label, _changes, values in plan.updated:
-        department = db_session.get(Department, ident)
-        if "name" in values:
-            department.name = values["name"]
-        if "parent" in values:
-            parent = by_code[values["parent"]] if values["parent"] else None
+    for change in plan.updated:
+        department = db_session.get_one(Department, change.row_id)
+        if "name" in change.values:
+            department.name = str(change.values["name"])
+        if "parent" in change.values:
+            parent_code = change.values["parent"]
+            parent = by_code[str(parent_code)] if parent_code else None
             move_department(db_session, department, parent)  # expires all: paths reload
         done += 1
         progress(done)
     heads = 0
-    for code, user_id in plan.heads:
-        department_id = by_code[code].id
+    for head in plan.heads:
+        user_id = head.user_id
+        department_id = by_code[head.department_code].id
         exists = db_session.scalar(
             select(DepartmentHead.id).where(
                 DepartmentHead.user_id == user_id, DepartmentHead.department_id == department_id
@@ -157,7 +170,9 @@ def _apply_departments(db_session: DbSession, plan: Plan, actor: User | None, pr
     return Applied(created=len(plan.new), updated=len(plan.updated), heads=heads)
 
 
-def _apply_completions(db_session: DbSession, plan: Plan, actor: User | None, progress) -> Applied:
+def _apply_completions(
+    db_session: DbSession, plan: Plan, actor: User | None, progress: Written
+) -> Applied:
     done = 0
     columns = ("employee_id", "course_id", "completed_on", "valid_until", "certificate_ref")
     for chunk in _chunks(plan.new):
@@ -167,15 +182,15 @@ def _apply_completions(db_session: DbSession, plan: Plan, actor: User | None, pr
         )
         done += len(chunk)
         progress(done)
-    for chunk in _chunks(plan.updated):
+    for changes in _chunks(plan.updated):
         db_session.execute(
-            update(Completion), [{"id": ident, **values} for ident, *_rest, values in chunk]
+            update(Completion), [{"id": change.row_id, **change.values} for change in changes]
         )
-        done += len(chunk)
+        done += len(changes)
         progress(done)
     return Applied(created=len(plan.new), updated=len(plan.updated))
 
 
-def _chunks(items: list, size: int = CHUNK):
+def _chunks(items: list[T], size: int = CHUNK) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -18,15 +18,16 @@ def blank_xlsx(kind: str) -> bytes:
     """A workbook with the header row, and a second sheet that explains each column."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]  # a new workbook's one (and active) sheet
     sheet.title = _("Data")
     sheet.append([col.german for col in columns_of(kind)])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for index in range(1, len(columns_of(kind)) + 1):
-        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = 24
+        sheet.column_dimensions[get_column_letter(index)].width = 24
     notes = workbook.create_sheet(_("Columns"))
     notes.append([_("Column"), _("Meaning"), _("Required"), _("Also accepted")])
     for cell in notes[1]:

@@ -7,6 +7,8 @@ import getpass
 import sys
 from datetime import date
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from flask import Flask, current_app
@@ -18,6 +20,9 @@ from app.imports import services
 from app.imports.columns import column, columns_of, parse_mapping_options
 from app.imports.messages import describe
 from app.imports.models import ImportKind, ImportRun, ImportStatus
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 
 def register_import_commands(app: Flask) -> None:
@@ -56,7 +61,9 @@ def _command(kind: ImportKind) -> click.Command:
     return command
 
 
-def _run(kind: ImportKind, file: Path, *, dry_run: bool, mappings, full: bool) -> None:
+def _run(
+    kind: ImportKind, file: Path, *, dry_run: bool, mappings: tuple[str, ...], full: bool
+) -> None:
     try:
         mapping = parse_mapping_options(mappings)
     except ValueError as error:
@@ -77,7 +84,7 @@ def _run(kind: ImportKind, file: Path, *, dry_run: bool, mappings, full: bool) -
     db.session.commit()
     with _bar(_("Checking")) as progress:
         services.check(db.session, run_id, today=date.today(), on_progress=progress)
-    run = db.session.get(ImportRun, run_id)
+    run = db.session.get_one(ImportRun, run_id)
     _print_report(run)
     if run.status != ImportStatus.READY:
         sys.exit(1)
@@ -91,7 +98,7 @@ def _run(kind: ImportKind, file: Path, *, dry_run: bool, mappings, full: bool) -
     with _bar(_("Importing")) as progress:
         applied = services.apply(db.session, run_id, today=date.today(), on_progress=progress)
     if applied is None:  # the data changed between check and apply
-        _print_report(db.session.get(ImportRun, run_id))
+        _print_report(db.session.get_one(ImportRun, run_id))
         _fail(_("Nothing was imported; please run the command again."))
     click.echo(
         _(
@@ -114,25 +121,33 @@ class _bar:
     """A click progress bar fed by (done, total) callbacks, on stderr."""
 
     def __init__(self, label: str):
-        self.label, self.bar, self.shown = label, None, 0
+        self.label = label
+        self.bar: ProgressBar[int] | None = None  # made at the first call, when the total is known
+        self.shown = self.total = 0
 
-    def __enter__(self):
+    def __enter__(self) -> _bar:
         return self
 
     def __call__(self, done: int, total: int) -> None:
+        self.total = max(self.total, total)  # an estimate, and rows can outrun it
         if self.bar is None:
-            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar = click.progressbar(length=self.total, label=self.label, file=sys.stderr)
             self.bar.__enter__()
-        self.bar.length = max(self.bar.length, total)
+        self.bar.length = self.total
         self.bar.update(done - self.shown)
         self.shown = done
 
-    def __exit__(self, *exc):
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         if self.bar is not None:
-            self.bar.__exit__(*exc)
+            self.bar.__exit__(exc_type, exc, traceback)
 
 
-def _print_report(run) -> None:
+def _print_report(run: ImportRun) -> None:
     report = run.report
     if run.status == ImportStatus.MAPPING:
         click.echo(
@@ -197,6 +212,6 @@ def _label(kind: str, name: str) -> str:
     return _("Status") if name == "active" else str(column(kind, name).label)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(message, err=True)
     sys.exit(1)

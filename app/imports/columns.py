@@ -242,7 +242,7 @@ def match_headers(kind: str, headers: list[str], mapping: dict[str, str]) -> Hea
     """Match a file's header row to the fields of ``kind``; ``mapping`` ({header: field, or
     "" to ignore}) is the user's word for headers the aliases do not know."""
     known = {name for name in (c.name for c in columns_of(kind))}
-    by_alias = {}
+    by_alias: dict[str, str] = {}
     for col in columns_of(kind):
         for alias in (col.name, *col.aliases):
             by_alias.setdefault(normalise(alias), col.name)
@@ -252,6 +252,7 @@ def match_headers(kind: str, headers: list[str], mapping: dict[str, str]) -> Hea
         key = normalise(header)
         if not key:
             continue  # an empty trailing column
+        target: str | None
         if key in user:
             target = user[key]
             if not target:

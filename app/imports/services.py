@@ -11,14 +11,14 @@ import json
 import secrets
 from datetime import date
 
-from sqlalchemy import select, text, update
+from sqlalchemy import CursorResult, select, text, update
 
 from app.auth.models import User
 from app.core.types import DbSession, utcnow
 from app.imports.applying import Applied, apply_plan
 from app.imports.columns import columns_of
 from app.imports.models import ImportKind, ImportRun, ImportStatus
-from app.imports.planning import Plan, Problem, Progress, build_plan
+from app.imports.planning import Plan, Problem, Progress, Value, build_plan
 from app.imports.reading import FileProblem, read_table
 from app.staff.models import Department
 
@@ -85,15 +85,14 @@ def check(
 
     try:
         plan = _plan(
-            db_session, db_session.get(ImportRun, run_id), today=today, on_progress=progress
+            db_session, db_session.get_one(ImportRun, run_id), today=today, on_progress=progress
         )
     except Exception as error:  # recorded for the user; the task itself fails
         db_session.rollback()
-        fail(db_session, db_session.get(ImportRun, run_id), type(error).__name__)
+        fail(db_session, db_session.get_one(ImportRun, run_id), type(error).__name__)
         db_session.commit()
         raise
-    run = db_session.get(ImportRun, run_id)
-    _store(db_session, run, plan)
+    _store(db_session, db_session.get_one(ImportRun, run_id), plan)
     db_session.commit()
     return plan
 
@@ -109,7 +108,7 @@ def set_mapping(db_session: DbSession, run: ImportRun, mapping: dict[str, str]) 
 
 def confirm(db_session: DbSession, run: ImportRun, user: User | None) -> None:
     """Confirm a checked preview; the caller commits, then starts ``apply``."""
-    claimed = db_session.execute(
+    result = db_session.execute(
         update(ImportRun)
         .where(ImportRun.id == run.id, ImportRun.status == ImportStatus.READY.value)
         .values(
@@ -118,9 +117,10 @@ def confirm(db_session: DbSession, run: ImportRun, user: User | None) -> None:
             confirmed_by_user_id=user.id if user else None,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    assert isinstance(result, CursorResult)  # an UPDATE without RETURNING: it counts rows
     db_session.expire(run)
-    if not claimed:
+    if not result.rowcount:
         raise ImportStepError(run.status)
 
 
@@ -162,7 +162,7 @@ def apply(
         applied = apply_plan(db_session, plan, actor=actor, on_progress=progress)
     except Exception as error:  # recorded for the user; nothing was written
         db_session.rollback()
-        run = db_session.get(ImportRun, run_id)
+        run = db_session.get_one(ImportRun, run_id)
         run.status, run.error = ImportStatus.FAILED.value, type(error).__name__
         db_session.commit()
         raise
@@ -190,14 +190,14 @@ def fail(db_session: DbSession, run: ImportRun, reason: str) -> None:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _plan(db_session: DbSession, run: ImportRun, *, today: date, on_progress=None) -> Plan:
+def _plan(
+    db_session: DbSession, run: ImportRun, *, today: date, on_progress: Progress | None = None
+) -> Plan:
     try:
         table = read_table(run.content)
     except FileProblem as problem:
         plan = Plan(kind=run.kind)
-        plan.add_problem(
-            Problem(problem.code, line=problem.params.get("line"), params=problem.params)
-        )
+        plan.add_problem(Problem.of_file(problem))
         return plan
     plan = build_plan(
         db_session,
@@ -237,15 +237,14 @@ def _store(
     run.report_json = json.dumps(report, default=str)
 
 
-def summarise(db_session: DbSession, plan: Plan) -> dict:
+def summarise(db_session: DbSession, plan: Plan) -> dict[str, object]:
     """What the preview shows: counts, problems, and the first rows of each kind of change."""
-    match = plan.match
     return {
         "format": plan.format,
         "headers": plan.headers,
-        "columns": match.headers if match else {},
-        "unknown": match.unknown if match else [],
-        "missing": match.missing if match else [],
+        "columns": plan.match.headers,
+        "unknown": plan.match.unknown,
+        "missing": plan.match.missing,
         "rows": plan.rows,
         "problem_count": plan.problem_count,
         "problems": [p.as_dict() for p in plan.problems],
@@ -259,21 +258,21 @@ def summarise(db_session: DbSession, plan: Plan) -> dict:
         },
         "new": _shown_new(db_session, plan),
         "updated": [
-            {"key": key, "label": label, "changes": changes}
-            for _id, key, label, changes, _values in plan.updated[:SHOWN_ROWS]
+            {"key": change.key, "label": change.label, "changes": change.changes}
+            for change in plan.updated[:SHOWN_ROWS]
         ],
         "deactivated": [
-            {"key": key, "label": label, "reason": reason}
-            for _id, key, label, reason, _values in plan.deactivated[:SHOWN_ROWS]
+            {"key": change.key, "label": change.label, "reason": change.reason}
+            for change in plan.deactivated[:SHOWN_ROWS]
         ],
     }
 
 
-def _shown_new(db_session: DbSession, plan: Plan) -> list[dict]:
+def _shown_new(db_session: DbSession, plan: Plan) -> list[dict[str, Value]]:
     rows = plan.new[:SHOWN_ROWS]
     if plan.kind == ImportKind.STAFF:
         ids = {row["department_id"] for row in rows}
-        codes = dict(
+        codes: dict[Value, str] = dict(
             db_session.execute(
                 select(Department.id, Department.code).where(Department.id.in_(ids))
             ).all()
@@ -314,7 +313,7 @@ def _set_progress(db_session: DbSession, run_id: int, percent: int, *, commit: b
     bind = db_session.get_bind()
     if bind.dialect.name == "sqlite":
         return
-    with bind.begin() as connection:
+    with bind.engine.begin() as connection:
         connection.execute(update(ImportRun).where(ImportRun.id == run_id).values(progress=percent))
 
 

@@ -155,7 +155,7 @@ def _start(task, run: ImportRun):
     except Exception:  # Redis is down, or (in-process) the task failed: say so, never hang
         current_app.logger.warning("Import %s did not run", run_id, exc_info=True)
         db.session.rollback()
-        run = db.session.get(ImportRun, run_id)
+        run = db.session.get_one(ImportRun, run_id)
         if run.busy:
             services.fail(db.session, run, "not started")
             db.session.commit()
