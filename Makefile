@@ -26,9 +26,12 @@ run: translations seed
 	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C stops it)"
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# Style, then the architecture (import-linter: areas in layers, see pyproject.toml), then types.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -94,5 +97,5 @@ beat: $(STAMP)
 	$(BIN)/celery -A worker beat --loglevel=INFO
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache
 	find app -name '*.mo' -delete
