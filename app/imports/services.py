@@ -183,8 +183,16 @@ def apply(
 
 
 def fail(db_session: DbSession, run: ImportRun, reason: str) -> None:
-    """Mark a run that could not be started (e.g. the broker is down); caller commits."""
+    """Mark a run that ended in an error; the caller commits."""
     run.status, run.error = ImportStatus.FAILED.value, reason
+
+
+def fail_unstarted(db_session: DbSession, run_id: int) -> None:
+    """Mark a run whose step could not be started (e.g. the broker is down), unless the step
+    got far enough to say how it ended; the caller commits."""
+    run = db_session.get_one(ImportRun, run_id)
+    if run.busy:
+        fail(db_session, run, "not started")
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.core.background import commit_and_start
 from app.core.forms import ActionOnlyForm, attach_errors
 from app.core.roles import Role, roles_required
 from app.extensions import db
@@ -146,19 +147,8 @@ def blank(kind: str, file_format: str):
 
 def _start(task, run: ImportRun):
     """Commit, then hand the run to a worker (in-process when no broker is configured)."""
-    # Read before the commit: touching the row afterwards would open a new transaction, and on
-    # SQLite an in-process task could then not write.
-    run_id, token = run.id, run.token
-    db.session.commit()
-    try:
-        task.delay(run_id)
-    except Exception:  # Redis is down, or (in-process) the task failed: say so, never hang
-        current_app.logger.warning("Import %s did not run", run_id, exc_info=True)
-        db.session.rollback()
-        run = db.session.get_one(ImportRun, run_id)
-        if run.busy:
-            services.fail(db.session, run, "not started")
-            db.session.commit()
+    token = run.token
+    commit_and_start(db.session, task, run.id, on_refused=services.fail_unstarted)
     return redirect(url_for("imports.show", token=token))
 
 

@@ -36,6 +36,12 @@ def request_export(
     return report
 
 
+def fail_unstarted(db_session: DbSession, report_id: int) -> None:
+    """Mark an export whose task could not be started; the caller commits."""
+    report = db_session.get_one(ReportFile, report_id)
+    report.status, report.error = ReportStatus.FAILED.value, "broker unavailable"
+
+
 def build_export(db_session: DbSession, report_id: int, *, today: date, due_soon_days: int) -> None:
     """Build the file, writing progress as it goes; safe to run again (a finished one stays)."""
     report = db_session.get(ReportFile, report_id)

@@ -18,6 +18,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.core.background import commit_and_start
 from app.core.roles import Role, roles_required
 from app.extensions import db
 from app.reports import background, bp, exports, services
@@ -187,16 +188,8 @@ def _in_background(
     report = background.request_export(
         db.session, user=current_user, department=department, file_format=file_format
     )
-    # Read before the commit: touching the row afterwards would open a new transaction, and on
-    # SQLite an in-process task could then not write.
-    report_id, token = report.id, report.token
-    db.session.commit()
-    try:
-        build_export.delay(report_id)
-    except Exception:  # e.g. Redis is down: say so instead of waiting forever
-        current_app.logger.warning("Could not start export %s", report_id, exc_info=True)
-        report.status, report.error = ReportStatus.FAILED.value, "broker unavailable"
-        db.session.commit()
+    token = report.token
+    commit_and_start(db.session, build_export, report.id, on_refused=background.fail_unstarted)
     return redirect(url_for("reports.export_status", token=token))
 
 
