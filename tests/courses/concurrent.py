@@ -13,7 +13,11 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from app.auth.models import User
+from app.courses.models import CourseSession, Enrolment
+from app.courses.services import catalogue, enrolment
 from app.extensions import db
+from app.staff.models import Employee
 
 
 def run_at_once(app: Flask, jobs: list[Callable[[Any], object]]) -> list[BaseException]:
@@ -65,6 +69,76 @@ def tabs_of(client: FlaskClient, app: Flask, count: int) -> list[FlaskClient]:
         tab.set_cookie("session", cookie.value)
         tabs.append(tab)
     return tabs
+
+
+# Jobs for run_at_once: each takes ids (objects belong to one session, and so to one thread).
+
+
+def enrol_job(employee_id: int, session_id: int, actor_id: int) -> Callable[[Any], object]:
+    def job(db_session: Any) -> object:
+        return enrolment.enrol(
+            db_session,
+            employee=db_session.get(Employee, employee_id),
+            course_session=db_session.get(CourseSession, session_id),
+            actor=db_session.get(User, actor_id),
+        )
+
+    return job
+
+
+def cancel_job(enrolment_id: int, actor_id: int) -> Callable[[Any], object]:
+    def job(db_session: Any) -> object:
+        return enrolment.cancel_enrolment(
+            db_session,
+            enrolment=db_session.get(Enrolment, enrolment_id),
+            actor=db_session.get(User, actor_id),
+        )
+
+    return job
+
+
+def move_job(enrolment_id: int, session_id: int, actor_id: int) -> Callable[[Any], object]:
+    def job(db_session: Any) -> object:
+        return enrolment.move_enrolment(
+            db_session,
+            enrolment=db_session.get(Enrolment, enrolment_id),
+            target=db_session.get(CourseSession, session_id),
+            actor=db_session.get(User, actor_id),
+        )
+
+    return job
+
+
+def leave_job(enrolment_id: int) -> Callable[[Any], object]:
+    def job(db_session: Any) -> object:
+        return enrolment.withdraw_leaver(
+            db_session, enrolment=db_session.get(Enrolment, enrolment_id), actor=None
+        )
+
+    return job
+
+
+def capacity_job(session_id: int, capacity: int, actor_id: int) -> Callable[[Any], object]:
+    def job(db_session: Any) -> object:
+        found = db_session.get(CourseSession, session_id)
+        fields = {name: getattr(found, name) for name in catalogue.SessionData.__dataclass_fields__}
+        data = catalogue.SessionData(**{**fields, "capacity": capacity})
+        return catalogue.update_session(
+            db_session, found, data=data, actor=db_session.get(User, actor_id)
+        )
+
+    return job
+
+
+def call_off_job(session_id: int, actor_id: int) -> Callable[[Any], object]:
+    def job(db_session: Any) -> object:
+        return catalogue.cancel_session(
+            db_session,
+            db_session.get(CourseSession, session_id),
+            actor=db_session.get(User, actor_id),
+        )
+
+    return job
 
 
 def _run_threads(threads: list[threading.Thread]) -> None:

@@ -2,11 +2,9 @@
 
 from sqlalchemy import select
 
-from app.auth.models import User
 from app.courses.models import CourseSession, Enrolment
 from app.courses.services import enrolment as service
-from app.staff.models import Employee
-from tests.courses.concurrent import run_at_once
+from tests.courses.concurrent import cancel_job, enrol_job, run_at_once
 
 
 def test_fifty_enrol_into_ten_seats_then_five_cancel(app, db, make, hr):
@@ -14,18 +12,7 @@ def test_fifty_enrol_into_ten_seats_then_five_cancel(app, db, make, hr):
     people = [make.employee() for _ in range(50)]
     session_id, hr_id = course_session.id, hr.id
 
-    def enrol_job(employee_id):
-        def job(db_session):
-            service.enrol(
-                db_session,
-                employee=db_session.get(Employee, employee_id),
-                course_session=db_session.get(CourseSession, session_id),
-                actor=db_session.get(User, hr_id),
-            )
-
-        return job
-
-    errors = run_at_once(app, [enrol_job(p.id) for p in people])
+    errors = run_at_once(app, [enrol_job(p.id, session_id, hr_id) for p in people])
     assert errors == []
 
     db.session.expire_all()
@@ -40,17 +27,7 @@ def test_fifty_enrol_into_ten_seats_then_five_cancel(app, db, make, hr):
     assert [service.waitlist_position(db.session, e) for e in in_line] == list(range(1, 41))
     assert in_line == sorted(waiting, key=lambda e: e.waitlist_number)  # the order they joined
 
-    def cancel_job(enrolment_id):
-        def job(db_session):
-            service.cancel_enrolment(
-                db_session,
-                enrolment=db_session.get(Enrolment, enrolment_id),
-                actor=db_session.get(User, hr_id),
-            )
-
-        return job
-
-    errors = run_at_once(app, [cancel_job(e.id) for e in booked[:5]])
+    errors = run_at_once(app, [cancel_job(e.id, hr_id) for e in booked[:5]])
     assert errors == []
     db.session.expire_all()
     statuses = {e.id: e.status for e in db.session.scalars(select(Enrolment))}

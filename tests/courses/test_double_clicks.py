@@ -11,12 +11,21 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.courses.models import CourseSession, Enrolment, EnrolmentEvent
-from app.courses.services import catalogue
 from app.courses.services import enrolment as service
 from app.courses.services.errors import CourseError
 from app.staff.models import Employee
 from tests.conftest import csrf_token
-from tests.courses.concurrent import post_at_once, run_at_once, tabs_of
+from tests.courses.concurrent import (
+    call_off_job,
+    cancel_job,
+    capacity_job,
+    enrol_job,
+    leave_job,
+    move_job,
+    post_at_once,
+    run_at_once,
+    tabs_of,
+)
 from tests.courses.invariants import enrolment_problems
 
 CLICKS = 20
@@ -29,10 +38,7 @@ def test_twenty_clicks_on_enrol_book_one_seat_and_answer_alike(
     course_session = make.course_session(capacity=5)
     page = _open(client, login, course_session)
 
-    token = csrf_token(client, page)
-    responses = post_at_once(
-        app, tabs_of(client, app, CLICKS), f"{page}/enrol", {"csrf_token": token}
-    )
+    responses = _click_at_once(app, client, page, f"{page}/enrol")
 
     assert [r.status_code for r in responses] == [302] * CLICKS
     assert _flashes(app, responses) == {"Sie sind angemeldet. Die Kalenderdatei finden Sie unten."}
@@ -52,10 +58,7 @@ def test_twenty_clicks_on_enrol_after_cancelling_book_once(
     db.session.commit()
     page = _open(client, login, course_session)
 
-    token = csrf_token(client, page)
-    responses = post_at_once(
-        app, tabs_of(client, app, CLICKS), f"{page}/enrol", {"csrf_token": token}
-    )
+    responses = _click_at_once(app, client, page, f"{page}/enrol")
 
     assert [r.status_code for r in responses] == [302] * CLICKS
     assert _flashes(app, responses) == {"Sie sind angemeldet. Die Kalenderdatei finden Sie unten."}
@@ -72,13 +75,7 @@ def test_twenty_clicks_on_cancel_free_the_seat_once(app, client, login, make, st
     db.session.commit()
     page = _open(client, login, course_session)
 
-    token = csrf_token(client, page)
-    responses = post_at_once(
-        app,
-        tabs_of(client, app, CLICKS),
-        f"/courses/enrolments/{own.id}/cancel",
-        {"csrf_token": token},
-    )
+    responses = _click_at_once(app, client, page, f"/courses/enrolments/{own.id}/cancel")
 
     assert [r.status_code for r in responses] == [302] * CLICKS
     assert _flashes(app, responses) == {"Die Anmeldung wurde storniert."}
@@ -100,10 +97,7 @@ def test_twenty_clicks_for_the_last_seat_leave_no_seat_free_while_someone_waits(
     db.session.commit()
     page = _open(client, login, course_session)
 
-    token = csrf_token(client, page)
-    responses = post_at_once(
-        app, tabs_of(client, app, CLICKS), f"{page}/enrol", {"csrf_token": token}
-    )
+    responses = _click_at_once(app, client, page, f"{page}/enrol")
     late = service.enrol(
         db.session, employee=make.employee(), course_session=course_session, actor=hr
     )
@@ -124,20 +118,11 @@ def test_twenty_clicks_for_the_last_seat_leave_no_seat_free_while_someone_waits(
 
 def test_hr_and_the_person_book_at_the_same_moment(app, make, staff_user, hr, db):
     course_session = make.course_session(capacity=5)
-    ids = (course_session.id, staff_user.employee.id)
+    session_id, employee_id = course_session.id, staff_user.employee.id
+    by_person = enrol_job(employee_id, session_id, staff_user.id)
+    by_hr = enrol_job(employee_id, session_id, hr.id)
 
-    def book_by(user_id):
-        def job(db_session):
-            service.enrol(
-                db_session,
-                employee=db_session.get(Employee, ids[1]),
-                course_session=db_session.get(CourseSession, ids[0]),
-                actor=db_session.get(User, user_id),
-            )
-
-        return job
-
-    errors = run_at_once(app, [book_by(staff_user.id), book_by(hr.id)] * 5)
+    errors = run_at_once(app, [by_person, by_hr] * 5)
 
     assert all(type(e).__name__ == "AlreadyEnrolled" for e in errors) and len(errors) == 9
     assert _seats(db, course_session) == 1
@@ -191,14 +176,14 @@ def test_a_concurrent_mix_keeps_every_promise(app, make, hr, db):
     jobs = []
     for person in people:
         target = rng.choice(session_ids)
-        jobs += [_enrol(person.id, target, hr.id)] * rng.choice((1, 2))
+        jobs += [enrol_job(person.id, target, hr.id)] * rng.choice((1, 2))
     for enrolment in active[:4]:
-        jobs += [_cancel(enrolment.id, hr.id)] * 2
+        jobs += [cancel_job(enrolment.id, hr.id)] * 2
     for enrolment in active[4:6]:
-        jobs.append(_move(enrolment.id, rng.choice(session_ids), hr.id))
-    jobs.append(_leave(active[6].id))
-    jobs += [_capacity(session_ids[0], 6, hr.id), _capacity(session_ids[1], 5, hr.id)]
-    jobs.append(_call_off(session_ids[2], hr.id))
+        jobs.append(move_job(enrolment.id, rng.choice(session_ids), hr.id))
+    jobs.append(leave_job(active[6].id))
+    jobs += [capacity_job(session_ids[0], 6, hr.id), capacity_job(session_ids[1], 5, hr.id)]
+    jobs.append(call_off_job(session_ids[2], hr.id))
     rng.shuffle(jobs)
 
     errors = run_at_once(app, jobs)
@@ -214,6 +199,12 @@ def test_a_concurrent_mix_keeps_every_promise(app, make, hr, db):
 def _open(client, login, course_session) -> str:
     login("erika@stadt.example")
     return f"/courses/sessions/{course_session.id}"
+
+
+def _click_at_once(app, client, page: str, path: str) -> list:
+    """The logged-in person's form on ``page`` sent to ``path`` by CLICKS tabs at once."""
+    token = csrf_token(client, page)
+    return post_at_once(app, tabs_of(client, app, CLICKS), path, {"csrf_token": token})
 
 
 def _flashes(app, responses) -> set[str]:
@@ -252,68 +243,3 @@ def _actions(db, user) -> list[str]:
             .order_by(EnrolmentEvent.id)
         )
     )
-
-
-def _enrol(employee_id, session_id, actor_id):
-    def job(db_session):
-        service.enrol(
-            db_session,
-            employee=db_session.get(Employee, employee_id),
-            course_session=db_session.get(CourseSession, session_id),
-            actor=db_session.get(User, actor_id),
-        )
-
-    return job
-
-
-def _cancel(enrolment_id, actor_id):
-    def job(db_session):
-        service.cancel_enrolment(
-            db_session,
-            enrolment=db_session.get(Enrolment, enrolment_id),
-            actor=db_session.get(User, actor_id),
-        )
-
-    return job
-
-
-def _move(enrolment_id, session_id, actor_id):
-    def job(db_session):
-        service.move_enrolment(
-            db_session,
-            enrolment=db_session.get(Enrolment, enrolment_id),
-            target=db_session.get(CourseSession, session_id),
-            actor=db_session.get(User, actor_id),
-        )
-
-    return job
-
-
-def _leave(enrolment_id):
-    def job(db_session):
-        service.withdraw_leaver(
-            db_session, enrolment=db_session.get(Enrolment, enrolment_id), actor=None
-        )
-
-    return job
-
-
-def _capacity(session_id, capacity, actor_id):
-    def job(db_session):
-        found = db_session.get(CourseSession, session_id)
-        fields = {name: getattr(found, name) for name in catalogue.SessionData.__dataclass_fields__}
-        data = catalogue.SessionData(**{**fields, "capacity": capacity})
-        catalogue.update_session(db_session, found, data=data, actor=db_session.get(User, actor_id))
-
-    return job
-
-
-def _call_off(session_id, actor_id):
-    def job(db_session):
-        catalogue.cancel_session(
-            db_session,
-            db_session.get(CourseSession, session_id),
-            actor=db_session.get(User, actor_id),
-        )
-
-    return job
