@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import CursorResult, Update, func, select, update
+from sqlalchemy import CursorResult, Select, Update, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -205,17 +205,18 @@ def waitlist_position(db_session: DbSession, enrolment: Enrolment) -> int | None
     """1 for the first in line; None when the enrolment is not on the waiting list."""
     if enrolment.status != EnrolmentStatus.WAITLISTED:
         return None
-    return waitlist_positions(db_session, enrolment.session_id).get(enrolment.id)
+    places = _places(enrolment.session_id).subquery()
+    # The line is numbered in SQL; only this person's place comes back (it runs under the
+    # date's lock when someone joins, so a long line must not be sent to Python).
+    place: int | None = db_session.scalar(
+        select(places.c.place).where(places.c.enrolment_id == enrolment.id)
+    )
+    return place
 
 
 def waitlist_positions(db_session: DbSession, session_id: int) -> dict[int, int]:
     """Everyone waiting for the date, by enrolment id: 1 for the first in line."""
-    place = func.row_number().over(order_by=WAITING_LIST_ORDER)
-    waiting = select(Enrolment.id, place).where(
-        Enrolment.session_id == session_id,
-        Enrolment.status == EnrolmentStatus.WAITLISTED.value,
-    )
-    return {enrolment_id: number for enrolment_id, number in db_session.execute(waiting)}
+    return {enrolment_id: place for enrolment_id, place in db_session.execute(_places(session_id))}
 
 
 def lock_session(db_session: DbSession, session_id: int) -> CourseSession:
@@ -425,3 +426,12 @@ def _next_waitlist_number(db_session: DbSession, course_session: CourseSession) 
         select(func.max(Enrolment.waitlist_number)).where(Enrolment.session_id == course_session.id)
     )
     return int(highest or 0) + 1
+
+
+def _places(session_id: int) -> Select[int, int]:
+    """(enrolment id, place in line) of everyone waiting for the date."""
+    place = func.row_number().over(order_by=WAITING_LIST_ORDER).label("place")
+    return select(Enrolment.id.label("enrolment_id"), place).where(
+        Enrolment.session_id == session_id,
+        Enrolment.status == EnrolmentStatus.WAITLISTED.value,
+    )
