@@ -6,9 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from app.core.types import utcnow
 from app.courses.models import CourseSession, Enrolment, SeatCountRepair
 from app.courses.services import enrolment as service
+from app.courses.services import seats
 from app.courses.tasks import check_seat_counts
+from tests.courses.concurrent import run_at_once
 from tests.courses.invariants import enrolment_problems
 
 
@@ -95,3 +98,21 @@ def _check() -> int:
 
     db.session.commit()
     return check_seat_counts()
+
+
+def test_two_checks_at_the_same_moment_repair_once(app, make, hr, db):
+    course_session = make.course_session(capacity=3)
+    service.enrol(db.session, employee=make.employee(), course_session=course_session, actor=hr)
+    db.session.execute(
+        update(CourseSession).where(CourseSession.id == course_session.id).values(seats_taken=3)
+    )
+    db.session.commit()
+
+    def check(db_session):
+        seats.repair_seat_counts(db_session, now=utcnow())
+
+    assert run_at_once(app, [check, check]) == []
+
+    assert len(db.session.scalars(select(SeatCountRepair)).all()) == 1
+    db.session.expire_all()
+    assert db.session.get(CourseSession, course_session.id).seats_taken == 1
