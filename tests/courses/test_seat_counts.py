@@ -87,9 +87,10 @@ def test_hr_sees_the_repairs_on_the_status_page(client, login, make, hr, db):
     login("hr@stadt.example")
     page = client.get("/status").get_data(as_text=True)
 
-    assert "Platzzähler" in page
-    assert "Vernetzung mit Vereinen" in page
-    assert "Korrigiert" in page
+    section = page[page.index('<h2 id="seat-counts">Platzzähler</h2>') :]
+    assert section.index("</main>") > section.index("Vernetzung mit Vereinen")
+    assert "Korrigiert" in section
+    assert "<title>Systemstatus" in page
 
 
 def _check() -> int:
