@@ -87,10 +87,11 @@ def test_hr_sees_the_repairs_on_the_status_page(client, login, make, hr, db):
     login("hr@stadt.example")
     page = client.get("/status").get_data(as_text=True)
 
-    section = page[page.index('<h2 id="seat-counts">Platzzähler</h2>') :]
-    assert section.index("</main>") > section.index("Vernetzung mit Vereinen")
+    main = page[page.index("<main") : page.index("</main>")]
+    section = main[main.index('<h2 id="seat-counts">Platzzähler</h2>') :]
+    assert "Vernetzung mit Vereinen" in section
     assert "Korrigiert" in section
-    assert "<title>Systemstatus" in page
+    assert "<title>Systemstatus · " in page
 
 
 def _check() -> int:
