@@ -168,9 +168,11 @@ def my_requirements(
 def next_sessions(
     db_session: DbSession, requirement: Requirement, *, limit: int = 3
 ) -> list[CourseSession]:
-    """The next bookable dates of any course that fulfils ``requirement``."""
+    """The next dates of any course that fulfils ``requirement`` that the person can still book
+    themself (offered with a one-click button, and in reminders)."""
     course_ids = tuple(course.id for course in requirement.courses)
-    return find_sessions(db_session, SessionFilter(course_ids=course_ids), limit=limit)
+    wanted = SessionFilter(course_ids=course_ids, open_for_enrolment=True)
+    return find_sessions(db_session, wanted, limit=limit)
 
 
 def list_requirements(db_session: DbSession) -> list[Requirement]:

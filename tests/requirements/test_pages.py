@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.core.roles import Role
+from app.core.types import utcnow
 from app.courses.models import Completion
 from app.requirements.models import AudienceKind, AudienceRule, Requirement
 from tests.conftest import csrf_token
@@ -116,6 +117,31 @@ def test_employee_sees_own_requirements_with_next_dates(client, login, make, cit
     assert "Meine Pflichtschulungen" in page
     assert "Basis" in page and "überfällig" in page
     assert "/courses/sessions/" in page
+
+
+def test_only_dates_still_open_for_enrolment_are_offered(client, login, make, city, db):
+    """A one-click "Anmelden" on a date whose enrolment deadline has passed would only answer
+    that the deadline has passed: such dates are not offered (found in the demo city)."""
+    person = make.employee(city["kita"], first_name="Aylin")
+    make.user("aylin@stadt.example", employee=person)
+    closed = make.course_session(
+        city["course"],
+        starts_in=timedelta(days=4),
+        enrolment_deadline=utcnow() - timedelta(hours=1),
+    )
+    still_open = make.course_session(
+        city["course"],
+        starts_in=timedelta(days=9),
+        enrolment_deadline=utcnow() + timedelta(hours=1),
+    )
+    without_deadline = make.course_session(city["course"], starts_in=timedelta(days=14))
+    login("aylin@stadt.example")
+
+    page = client.get("/requirements/mine").get_data(as_text=True)
+
+    assert f"/courses/sessions/{closed.id}/enrol" not in page
+    assert f"/courses/sessions/{still_open.id}/enrol" in page
+    assert f"/courses/sessions/{without_deadline.id}/enrol" in page
 
 
 def test_hr_creates_a_requirement_with_clear_errors(client, login, make, city, db):

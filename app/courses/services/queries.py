@@ -99,17 +99,20 @@ class SessionFilter:
     month: str | None = None
     language: str | None = None
     format: str | None = None
+    #: Only dates an employee can still enrol on themself (the enrolment deadline not passed).
+    open_for_enrolment: bool = False
 
 
 def find_sessions(
     db_session: DbSession, session_filter: SessionFilter, *, limit: int = 200
 ) -> list[CourseSession]:
     """Upcoming, bookable sessions matching the filter, soonest first."""
+    now = utcnow()
     query = (
         select(CourseSession)
         .join(CourseSession.course)
         .where(
-            ~CourseSession.has_begun(utcnow()),
+            ~CourseSession.has_begun(now),
             CourseSession.cancelled_at.is_(None),
             Course.archived.is_(False),
         )
@@ -117,6 +120,10 @@ def find_sessions(
         .order_by(CourseSession.starts_at)
         .limit(limit)
     )
+    if session_filter.open_for_enrolment:
+        query = query.where(
+            or_(CourseSession.enrolment_deadline.is_(None), CourseSession.enrolment_deadline >= now)
+        )
     if session_filter.course_id:
         query = query.where(CourseSession.course_id == session_filter.course_id)
     if session_filter.course_ids is not None:
