@@ -1,10 +1,13 @@
-"""Date arithmetic that compiles to each backend's own SQL (SQLite and PostgreSQL)."""
+"""SQL helpers for every area: date arithmetic that compiles to each backend's own SQL (SQLite
+and PostgreSQL), and the row count of a conditional UPDATE."""
 
 from __future__ import annotations
 
-from sqlalchemy import Date, Integer
+from sqlalchemy import CursorResult, Date, Integer, Update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+
+from app.core.types import DbSession
 
 
 class add_months(FunctionElement):  # noqa: N801 - reads like SQL
@@ -126,3 +129,10 @@ def _least_postgresql(element, compiler, **kw) -> str:
 def _least_sqlite(element, compiler, **kw) -> str:
     first, second = _args(element, compiler, **kw)
     return f"min({first}, {second})"
+
+
+def rows_updated(db_session: DbSession, statement: Update) -> int:
+    """Run an UPDATE; how many rows it changed (0 when its condition no longer held)."""
+    result = db_session.execute(statement)
+    assert isinstance(result, CursorResult)  # always, for an UPDATE; typed as any Result
+    return result.rowcount

@@ -11,9 +11,10 @@ import json
 import secrets
 from datetime import date
 
-from sqlalchemy import CursorResult, select, text, update
+from sqlalchemy import select, text, update
 
 from app.auth.models import User
+from app.core.sql import rows_updated
 from app.core.types import DbSession, utcnow
 from app.imports.applying import Applied, apply_plan
 from app.imports.columns import columns_of
@@ -108,7 +109,8 @@ def set_mapping(db_session: DbSession, run: ImportRun, mapping: dict[str, str]) 
 
 def confirm(db_session: DbSession, run: ImportRun, user: User | None) -> None:
     """Confirm a checked preview; the caller commits, then starts ``apply``."""
-    result = db_session.execute(
+    confirmed = rows_updated(
+        db_session,
         update(ImportRun)
         .where(ImportRun.id == run.id, ImportRun.status == ImportStatus.READY.value)
         .values(
@@ -116,11 +118,10 @@ def confirm(db_session: DbSession, run: ImportRun, user: User | None) -> None:
             progress=0,
             confirmed_by_user_id=user.id if user else None,
         )
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    assert isinstance(result, CursorResult)  # an UPDATE without RETURNING: it counts rows
     db_session.expire(run)
-    if not result.rowcount:
+    if not confirmed:
         raise ImportStepError(run.status)
 
 

@@ -25,10 +25,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from app.core.models import AttemptOutcome, OutboxAttempt, OutboxMessage, OutboxStatus
+from app.core.sql import rows_updated
 from app.core.types import DbSession, utcnow
 from app.courses.models import CourseSession, Enrolment
 from app.notifications.mailer import Mailer, PermanentFailure, TemporaryFailure
@@ -209,9 +210,7 @@ def retry_failed(db_session: DbSession, message_ids: list[int] | None = None) ->
     )
     if message_ids is not None:
         query = query.where(OutboxMessage.id.in_(message_ids))
-    result = db_session.execute(query)
-    assert isinstance(result, CursorResult)  # an UPDATE without RETURNING: it counts rows
-    return result.rowcount
+    return rows_updated(db_session, query)
 
 
 def cut_off_attempts(db_session: DbSession, message_ids: list[int]) -> dict[int, int]:
@@ -294,7 +293,8 @@ def _finish(
         values = {"status": OutboxStatus.QUEUED.value, "next_attempt_at": now + retry_after}
     else:
         outcome, values = AttemptOutcome.SENT, {"status": OutboxStatus.SENT.value, "sent_at": now}
-    result = db_session.execute(
+    marked = rows_updated(
+        db_session,
         update(OutboxMessage)
         .where(
             OutboxMessage.id == outbox.id,
@@ -302,10 +302,9 @@ def _finish(
             OutboxMessage.claimed_by == worker,
         )
         .values(**values, last_error=error[:2000], claimed_by=None)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    assert isinstance(result, CursorResult)  # an UPDATE without RETURNING: it counts rows
-    if result.rowcount == 0:
+    if marked == 0:
         outcome = AttemptOutcome.CLAIM_LOST
         logger.warning("Outbox message %s was taken over while %s sent it", outbox.key, worker)
     elif outcome is AttemptOutcome.SENT:

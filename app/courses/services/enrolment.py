@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import CursorResult, Select, Update, func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -25,6 +25,7 @@ from app.auth.models import User
 from app.core.models import MessageKind
 from app.core.outbox import enqueue
 from app.core.roles import Role
+from app.core.sql import rows_updated
 from app.core.types import DbSession, utcnow
 from app.courses.models import (
     ACTIVE_STATUSES,
@@ -246,7 +247,7 @@ def promote_waitlisted(db_session: DbSession, course_session: CourseSession) -> 
         )
         if candidate is None or not _take_seat(db_session, course_session):
             return promoted
-        moved_up = _rows_updated(
+        moved_up = rows_updated(
             db_session,
             update(Enrolment)
             .where(
@@ -301,7 +302,7 @@ def _withdraw(
     elif was_booked:  # an HR process: no deadline applies, but passing it is recorded
         deadline = course_session.cancellation_deadline
         overridden = deadline is not None and deadline < now
-    claimed = _rows_updated(
+    claimed = rows_updated(
         db_session,
         update(Enrolment)
         .where(Enrolment.id == enrolment.id, Enrolment.status == enrolment.status)
@@ -326,7 +327,7 @@ def _withdraw(
 
 
 def _take_seat(db_session: DbSession, course_session: CourseSession) -> bool:
-    taken = _rows_updated(
+    taken = rows_updated(
         db_session,
         update(CourseSession)
         .where(
@@ -339,13 +340,6 @@ def _take_seat(db_session: DbSession, course_session: CourseSession) -> bool:
     )
     db_session.expire(course_session, ["seats_taken"])
     return taken == 1
-
-
-def _rows_updated(db_session: DbSession, statement: Update) -> int:
-    """Run an UPDATE; how many rows it changed (0 when its condition no longer held)."""
-    result = db_session.execute(statement)
-    assert isinstance(result, CursorResult)  # always, for an UPDATE; typed as any Result
-    return result.rowcount
 
 
 def _release_seat(db_session: DbSession, course_session: CourseSession) -> None:
