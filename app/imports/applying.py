@@ -110,7 +110,7 @@ def _withdraw_leavers(db_session: DbSession, employee_ids: list[int], actor: Use
             .where(
                 Enrolment.employee_id.in_(chunk),
                 Enrolment.status.in_(ACTIVE_STATUSES),
-                CourseSession.starts_at > now,
+                ~CourseSession.has_begun(now),
             )
         )
     ]
