@@ -101,11 +101,15 @@ def _configure_sqlite(engine) -> None:
     could interleave with another writer. SQLAlchemy's recipe hands transaction control to us.
     """
 
+    from app.core.sql import sqlite_add_months
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None
         # SQLite's lower() folds ASCII only; names like Öztürk must match "öztürk" as on PostgreSQL.
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+        # Month arithmetic that clamps at a month's end, as on PostgreSQL (core.sql.add_months).
+        dbapi_connection.create_function("add_months", 2, sqlite_add_months, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")

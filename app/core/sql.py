@@ -3,6 +3,9 @@ and PostgreSQL), and the row count of a conditional UPDATE."""
 
 from __future__ import annotations
 
+from calendar import monthrange
+from datetime import date
+
 from sqlalchemy import CursorResult, Date, Integer, Update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -10,8 +13,24 @@ from sqlalchemy.sql.functions import FunctionElement
 from app.core.types import DbSession
 
 
+def months_after(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months, clamped to the month's last day
+    (31.08.2025 + 18 months = 28.02.2027), as PostgreSQL's ``date + interval`` does."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
+
+
+def sqlite_add_months(day: str | None, months: int | None) -> str | None:
+    """``add_months`` for SQLite (registered on every connection): SQLite's own
+    ``date(d, '+N months')`` rolls over at a month's end instead of clamping."""
+    if day is None or months is None:
+        return None
+    return months_after(date.fromisoformat(day[:10]), int(months)).isoformat()
+
+
 class add_months(FunctionElement):  # noqa: N801 - reads like SQL
-    """``date + n months`` (at a month's end SQLite rolls over, PostgreSQL clamps)."""
+    """``date + n months``, clamped to the month's end on both backends."""
 
     type = Date()
     inherit_cache = True
@@ -44,7 +63,7 @@ def _add_months_postgresql(element, compiler, **kw) -> str:
 @compiles(add_months, "sqlite")
 def _add_months_sqlite(element, compiler, **kw) -> str:
     day, months = _args(element, compiler, **kw)
-    return f"date({day}, printf('%+d months', {months}))"
+    return f"add_months({day}, {months})"
 
 
 @compiles(add_days)

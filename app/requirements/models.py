@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import UTCDateTime, utcnow
@@ -135,3 +135,63 @@ class Exemption(Model):
 
     employee: Mapped[Employee] = relationship()
     requirement: Mapped[Requirement] = relationship()
+
+
+class CoverageFact(Model):
+    """What one person's status for one requirement depends on, kept beside the data.
+
+    One row per active person and active requirement whose audience they are in. Written in
+    the same transaction as every change that affects it (``requirements.facts``), rebuilt by
+    a Celery task when a requirement changes. The status on any day follows from comparing
+    dates (and the exemptions running that day), so nothing needs rewriting at midnight.
+    """
+
+    __tablename__ = "coverage_facts"
+    __table_args__ = (
+        CheckConstraint("valid_until IS NULL OR due_on >= valid_until", name="due_not_before_end"),
+        # Reports aggregate per department and requirement; the columns they compare ride along.
+        Index(
+            "ix_coverage_facts_department_requirement",
+            "department_id",
+            "requirement_id",
+            "due_on",
+            "valid_until",
+            "exit_date",
+        ),
+        Index("ix_coverage_facts_requirement", "requirement_id"),
+    )
+
+    employee_id: Mapped[int] = mapped_column(
+        ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True
+    )
+    requirement_id: Mapped[int] = mapped_column(
+        ForeignKey("requirements.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: The person's department (a move rewrites the row).
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
+    #: In scope up to and including this day (None: no exit date).
+    exit_date: Mapped[date | None]
+    #: The last day the best completion counts (None: none held; 9999-12-31: unlimited).
+    valid_until: Mapped[date | None]
+    #: The later of the first due date and ``valid_until``.
+    due_on: Mapped[date]
+
+
+class CoverageRebuild(Model):
+    """A rebuild of coverage facts (one requirement, or all when ``requirement_id`` is None),
+    with its progress; queued when a requirement changes in a large city, or on demand."""
+
+    __tablename__ = "coverage_rebuilds"
+    __table_args__ = (
+        CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requirement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("requirements.id", ondelete="CASCADE")
+    )
+    state: Mapped[str] = mapped_column(String(20), default="queued")
+    employees_done: Mapped[int] = mapped_column(default=0)
+    employees_total: Mapped[int] = mapped_column(default=0)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.clock import local_today
 from app.core.types import UTCDateTime, utcnow
 from app.extensions import Model
 
@@ -68,6 +69,9 @@ class Employee(Model):
     )
     position: Mapped[str | None] = mapped_column(String(200))
     entry_date: Mapped[date | None]
+    #: The day the product first recorded this person (their import or creation): stands in
+    #: for a missing entry date, so deadlines counted from entry do not move every day.
+    on_staff_since: Mapped[date] = mapped_column(default=local_today)
     exit_date: Mapped[date | None]
     active: Mapped[bool] = mapped_column(default=True)
     #: Language of the messages this person receives.

@@ -1,0 +1,741 @@
+"""Coverage facts: per person and requirement, the dates their status depends on.
+
+``fact_query`` computes them live from staff, audiences, completions and requirements (one SQL
+statement, no loop over people). ``coverage_facts`` keeps them, so reports compare dates instead
+of recomputing a city's history on every request:
+
+- every change made through the ORM (completions, people, departments, requirements and their
+  audiences and courses) is noticed after each flush and the affected rows are rewritten just
+  before the commit, in the same transaction (``_note_changes`` / ``_write_before_commit``);
+- bulk statements that bypass the ORM (imports, attendance) call ``mark_employees`` or
+  ``mark_departments`` themselves;
+- a changed requirement is recomputed in the same transaction in a small city, and by the
+  Celery task ``requirements.rebuild_coverage`` in a large one (``CoverageRebuild`` rows, with
+  progress), as is a full rebuild on demand.
+
+Concurrent writers of the same person's rows are serialised by transaction-scoped advisory
+locks on PostgreSQL (one per bucket of people, taken in order, so two writers never deadlock);
+SQLite serialises every writer anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    Table,
+    and_,
+    case,
+    delete,
+    event,
+    except_,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union,
+)
+from sqlalchemy.orm import ORMExecuteState, Session, aliased
+from sqlalchemy.orm.attributes import get_history
+from sqlalchemy.sql import visitors
+
+from app.core.sql import add_days, add_months, greatest, least, make_date, year_of
+from app.core.types import DbSession, utcnow
+from app.courses.models import Completion
+from app.extensions import Model
+from app.requirements.models import (
+    AudienceKind,
+    AudienceRule,
+    CoverageFact,
+    CoverageRebuild,
+    Requirement,
+    requirement_courses,
+)
+from app.staff.models import Department, Employee
+
+#: Stands for "never expires" inside the SQL, so MAX() can compare it.
+FOREVER = date(9999, 12, 31)
+
+#: Restricts a query to some people: given an employee-id column (of any table), a condition.
+EmployeeFilter = Callable[[Any], ColumnElement[bool]]
+
+
+def among(employee_ids: Sequence[int], column: Any) -> ColumnElement[bool]:
+    """An EmployeeFilter (with ``functools.partial``): these people."""
+    condition: ColumnElement[bool] = column.in_(list(employee_ids))
+    return condition
+
+
+def between(lowest: int, highest: int, column: Any) -> ColumnElement[bool]:
+    """An EmployeeFilter (with ``functools.partial``): ids from ``lowest`` to ``highest``."""
+    condition: ColumnElement[bool] = column.between(lowest, highest)
+    return condition
+
+
+def _table(model: type[Model]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_FACTS = _table(CoverageFact)
+
+
+#: People per statement when many are rewritten (bounded memory and statement size).
+CHUNK = 2000
+
+#: PostgreSQL advisory locks on people are taken per bucket (employee id modulo this).
+LOCK_BUCKETS = 256
+_LOCK_SPACE = 13_013  # the first key of the two-key advisory lock: "coverage facts"
+
+#: Person attributes that change which requirements apply or when they are due.
+_EMPLOYEE_FIELDS = (
+    "department_id",
+    "position",
+    "active",
+    "entry_date",
+    "on_staff_since",
+    "exit_date",
+)
+
+FACT_COLUMNS = (
+    "employee_id",
+    "requirement_id",
+    "department_id",
+    "exit_date",
+    "valid_until",
+    "due_on",
+)
+
+
+# --- the live computation ---------------------------------------------------------------
+
+
+def fact_query(
+    *,
+    employees: EmployeeFilter | None = None,
+    requirement_ids: Collection[int] | None = None,
+) -> Select[*tuple[Any, ...]]:
+    """Rows (employee_id, requirement_id, department_id, exit_date, valid_until, due_on) for
+    every active person in the audience of an active requirement, computed from the data."""
+    pairs = _audience_pairs(employees, requirement_ids).subquery("pairs")
+    held = _held_until(employees, requirement_ids).subquery("held")
+    employee, requirement = Employee.__table__, Requirement.__table__
+    entry = func.coalesce(employee.c.entry_date, employee.c.on_staff_since)
+    first_due = case(
+        (requirement.c.grace_days.is_(None), requirement.c.first_due_date),
+        (requirement.c.first_due_date.is_(None), add_days(entry, requirement.c.grace_days)),
+        else_=greatest(requirement.c.first_due_date, add_days(entry, requirement.c.grace_days)),
+    )
+    due_on = case(
+        (held.c.valid_until.is_(None), first_due),
+        else_=greatest(held.c.valid_until, first_due),
+    )
+    return (
+        select(
+            pairs.c.employee_id,
+            pairs.c.requirement_id,
+            employee.c.department_id,
+            employee.c.exit_date,
+            held.c.valid_until,
+            type_coerce(due_on, Date).label("due_on"),
+        )
+        .select_from(pairs)
+        .join(employee, employee.c.id == pairs.c.employee_id)
+        .join(requirement, requirement.c.id == pairs.c.requirement_id)
+        .outerjoin(
+            held,
+            and_(
+                held.c.employee_id == pairs.c.employee_id,
+                held.c.requirement_id == pairs.c.requirement_id,
+            ),
+        )
+    )
+
+
+def _audience_pairs(
+    employees: EmployeeFilter | None, requirement_ids: Collection[int] | None
+) -> Select[*tuple[Any, ...]]:
+    """(employee_id, requirement_id) of everyone in an audience and not excluded from it."""
+    included = _rule_matches(False, employees, requirement_ids).subquery("included")
+    excluded = _rule_matches(True, employees, requirement_ids).subquery("excluded")
+    return select(included.c.employee_id, included.c.requirement_id).where(
+        ~exists().where(
+            excluded.c.employee_id == included.c.employee_id,
+            excluded.c.requirement_id == included.c.requirement_id,
+        )
+    )
+
+
+def _rule_matches(
+    exclude: bool, employees: EmployeeFilter | None, requirement_ids: Collection[int] | None
+) -> Any:
+    rule_department = aliased(Department)
+    filters: list[ColumnElement[bool]] = [
+        AudienceRule.exclude.is_(exclude),
+        Requirement.active.is_(True),
+        Employee.active.is_(True),
+    ]
+    if employees is not None:
+        filters.append(employees(Employee.id))
+    if requirement_ids is not None:
+        filters.append(Requirement.id.in_(list(requirement_ids)))
+
+    def branch(kind: AudienceKind, match: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+        query: Select[*tuple[Any, ...]] = (
+            select(Employee.id.label("employee_id"), AudienceRule.requirement_id)
+            .select_from(AudienceRule)
+            .join(Requirement, Requirement.id == AudienceRule.requirement_id)
+            .join(Employee, match)
+            .where(AudienceRule.kind == kind.value, *filters)
+        )
+        if kind is AudienceKind.DEPARTMENT:
+            query = (
+                query.join(Department, Department.id == Employee.department_id)
+                .join(rule_department, rule_department.id == AudienceRule.department_id)
+                .where(Department.path.like(rule_department.path + "%"))
+            )
+        return query
+
+    return union(
+        branch(AudienceKind.ALL, true()),
+        branch(AudienceKind.DEPARTMENT, true()),
+        branch(
+            AudienceKind.POSITION,
+            func.lower(Employee.position) == func.lower(AudienceRule.position),
+        ),
+    )
+
+
+def _held_until(
+    employees: EmployeeFilter | None, requirement_ids: Collection[int] | None
+) -> Select[*tuple[Any, ...]]:
+    """Per (employee, requirement): the last day their completions keep them covered.
+
+    Completions are taken in order (a recursive query walks each person's history once):
+    each counts until the earlier of its own end and its period's end, and a renewal inside
+    the window before what was held so far ends starts its period when that ends, so early
+    renewals chain."""
+    requirement = Requirement.__table__
+    filters: list[ColumnElement[bool]] = []
+    if employees is not None:
+        filters.append(employees(Completion.employee_id))
+    if requirement_ids is not None:
+        filters.append(requirement_courses.c.requirement_id.in_(list(requirement_ids)))
+    position = func.row_number().over(
+        partition_by=(Completion.employee_id, requirement_courses.c.requirement_id),
+        order_by=(Completion.completed_on, Completion.id),
+    )
+    numbered = (
+        select(
+            Completion.employee_id,
+            requirement_courses.c.requirement_id,
+            Completion.completed_on,
+            func.coalesce(Completion.valid_until, literal(FOREVER, Date)).label("own_end"),
+            requirement.c.renewal_months,
+            requirement.c.renewal_window_days,
+            requirement.c.cycle_month,
+            requirement.c.cycle_day,
+            position.label("position"),
+        )
+        .join(requirement_courses, requirement_courses.c.course_id == Completion.course_id)
+        .join(requirement, requirement.c.id == requirement_courses.c.requirement_id)
+        .where(*filters)
+        .cte("numbered")
+    )
+    first = (
+        select(
+            numbered.c.employee_id,
+            numbered.c.requirement_id,
+            numbered.c.position,
+            type_coerce(_counts_until(numbered, None), Date).label("held"),
+        )
+        .where(numbered.c.position == 1)
+        .cte("chain", recursive=True)
+    )
+    step = select(
+        numbered.c.employee_id,
+        numbered.c.requirement_id,
+        numbered.c.position,
+        type_coerce(greatest(first.c.held, _counts_until(numbered, first.c.held)), Date),
+    ).join(
+        first,
+        and_(
+            first.c.employee_id == numbered.c.employee_id,
+            first.c.requirement_id == numbered.c.requirement_id,
+            numbered.c.position == first.c.position + 1,
+        ),
+    )
+    chain = first.union_all(step)
+    return select(
+        chain.c.employee_id,
+        chain.c.requirement_id,
+        type_coerce(func.max(chain.c.held), Date).label("valid_until"),
+    ).group_by(chain.c.employee_id, chain.c.requirement_id)
+
+
+def _counts_until(n: Any, held: ColumnElement[date] | None) -> ColumnElement[date]:
+    """Until when completion ``n`` counts, given what was ``held`` before it (None: nothing)."""
+    months = n.c.renewal_months
+    cycle_this_year = make_date(year_of(n.c.completed_on), n.c.cycle_month, n.c.cycle_day)
+    next_cycle_day = case(
+        (n.c.completed_on <= cycle_this_year, cycle_this_year),
+        else_=add_months(cycle_this_year, 12),
+    )
+    whens: list[tuple[ColumnElement[bool], Any]] = [
+        (n.c.cycle_month.is_not(None), add_months(next_cycle_day, 12)),
+        (months.is_(None), null()),
+    ]
+    if held is not None:
+        renewed_early = and_(
+            n.c.renewal_window_days.is_not(None),
+            n.c.completed_on <= held,
+            n.c.completed_on >= add_days(held, -n.c.renewal_window_days),
+        )
+        whens.append((renewed_early, add_days(add_months(add_days(held, 1), months), -1)))
+    period_end = case(*whens, else_=add_days(add_months(n.c.completed_on, months), -1))
+    return least(n.c.own_end, func.coalesce(period_end, n.c.own_end))
+
+
+# --- writing the table ------------------------------------------------------------------
+
+
+def refresh_employees(db_session: DbSession, employee_ids: Iterable[int]) -> int:
+    """Rewrite the rows of these people from the live computation (in the caller's
+    transaction); returns how many rows they have now."""
+    ids = sorted(set(employee_ids))
+    written = 0
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        _lock_people(db_session, chunk)
+        written += _rewrite(db_session, partial(among, chunk), None)
+    return written
+
+
+def refresh_requirements(
+    db_session: DbSession,
+    requirement_ids: Collection[int],
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+    commit_each_chunk: bool = False,
+) -> int:
+    """Rewrite every person's rows of these requirements, a range of people at a time."""
+    bounds = db_session.execute(select(func.min(Employee.id), func.max(Employee.id))).one()
+    total = db_session.scalar(select(func.count(Employee.id))) or 0
+    if bounds[0] is None:
+        db_session.execute(
+            delete(CoverageFact).where(CoverageFact.requirement_id.in_(list(requirement_ids)))
+        )
+        return 0
+    lowest, highest = int(bounds[0]), int(bounds[1])
+    written = done = 0
+    for start in range(lowest, highest + 1, CHUNK):
+        end = start + CHUNK - 1
+        if _is_postgresql(db_session):
+            _lock_all_people(db_session)
+        written += _rewrite(db_session, partial(between, start, end), requirement_ids)
+        done += (
+            db_session.scalar(
+                select(func.count(Employee.id)).where(Employee.id.between(start, end))
+            )
+            or 0
+        )
+        if on_progress is not None:
+            on_progress(done, total)
+        if commit_each_chunk:
+            db_session.commit()
+    return written
+
+
+def _rewrite(
+    db_session: DbSession, employees: EmployeeFilter, requirement_ids: Collection[int] | None
+) -> int:
+    facts = _table(CoverageFact)
+    stale = delete(facts).where(employees(facts.c.employee_id))
+    if requirement_ids is not None:
+        stale = stale.where(facts.c.requirement_id.in_(list(requirement_ids)))
+    db_session.execute(stale)
+    result = db_session.execute(
+        insert(facts).from_select(
+            list(FACT_COLUMNS),
+            fact_query(employees=employees, requirement_ids=requirement_ids),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _is_postgresql(db_session: DbSession) -> bool:
+    return db_session.get_bind().dialect.name == "postgresql"
+
+
+def _lock_people(db_session: DbSession, employee_ids: Sequence[int]) -> None:
+    """Wait for other transactions rewriting any of these people (PostgreSQL; buckets in
+    order, so that two writers of overlapping people cannot deadlock)."""
+    if not _is_postgresql(db_session):
+        return
+    for bucket in sorted({employee_id % LOCK_BUCKETS for employee_id in employee_ids}):
+        db_session.execute(select(func.pg_advisory_xact_lock(_LOCK_SPACE, bucket)))
+
+
+def _lock_all_people(db_session: DbSession) -> None:
+    for bucket in range(LOCK_BUCKETS):
+        db_session.execute(select(func.pg_advisory_xact_lock(_LOCK_SPACE, bucket)))
+
+
+# --- noticing changes -------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    employees: set[int] = field(default_factory=set)
+    departments: set[int] = field(default_factory=set)
+    requirements: set[int] = field(default_factory=set)
+    #: New people inserted in bulk (their ids are not known before the insert).
+    personnel_numbers: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.employees or self.departments or self.requirements or self.personnel_numbers
+        )
+
+
+_PENDING = "coverage_facts_pending"
+
+
+def _pending(db_session: DbSession) -> _Pending:
+    pending: _Pending = db_session.info.setdefault(_PENDING, _Pending())
+    return pending
+
+
+def mark_employees(db_session: DbSession, employee_ids: Iterable[int]) -> None:
+    """These people's rows are rewritten before the transaction commits (for changes made
+    with bulk statements, which the ORM does not see)."""
+    _pending(db_session).employees.update(employee_ids)
+
+
+def mark_departments(db_session: DbSession, department_ids: Iterable[int]) -> None:
+    """Everyone in these departments' subtrees is rewritten before the commit (a move)."""
+    _pending(db_session).departments.update(department_ids)
+
+
+def mark_requirements(db_session: DbSession, requirement_ids: Iterable[int]) -> None:
+    _pending(db_session).requirements.update(requirement_ids)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changes(session: Session, _flush_context: object) -> None:
+    pending = _pending(session)
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(instance, Completion):
+            pending.employees.update(_values(instance, "employee_id"))
+        elif isinstance(instance, Employee):
+            created_or_gone = instance in session.new or instance in session.deleted
+            if created_or_gone or any(
+                get_history(instance, name).has_changes() for name in _EMPLOYEE_FIELDS
+            ):
+                pending.employees.add(instance.id)
+        elif isinstance(instance, Department):
+            if instance not in session.new and any(
+                get_history(instance, name).has_changes() for name in ("path", "parent_id")
+            ):
+                pending.departments.add(instance.id)
+        elif isinstance(instance, Requirement):
+            if instance in session.deleted or session.is_modified(instance):
+                pending.requirements.add(instance.id)
+        elif isinstance(instance, AudienceRule):
+            pending.requirements.update(_values(instance, "requirement_id"))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_changes(state: ORMExecuteState) -> None:
+    """The same for INSERT/UPDATE/DELETE statements run through the session (imports,
+    withdrawn attendance, moved subtrees), which bypass the unit of work: the people they
+    touch are looked up before the statement runs."""
+    if not (state.is_insert or state.is_update or state.is_delete) or state.bind_mapper is None:
+        return
+    entity = state.bind_mapper.class_
+    if entity not in (Completion, Employee, Department):
+        return
+    pending, session = _pending(state.session), state.session
+    rows = _parameter_rows(state.parameters)
+    statement: Any = state.statement
+    criteria = getattr(statement, "whereclause", None)
+    if entity is Completion:
+        if state.is_insert:
+            pending.employees.update(int(row["employee_id"]) for row in rows)
+        elif rows and all("id" in row for row in rows):
+            pending.employees.update(
+                session.scalars(
+                    select(Completion.employee_id).where(
+                        Completion.id.in_([row["id"] for row in rows])
+                    )
+                )
+            )
+        elif criteria is not None:
+            pending.employees.update(
+                session.scalars(select(Completion.employee_id).where(criteria))
+            )
+    elif entity is Employee:
+        if state.is_insert:
+            pending.personnel_numbers.update(str(row["personnel_number"]) for row in rows)
+        elif rows and all("id" in row for row in rows):
+            pending.employees.update(int(row["id"]) for row in rows)
+        elif criteria is not None:
+            pending.employees.update(session.scalars(select(Employee.id).where(criteria)))
+    elif criteria is not None:  # departments: a subtree moved
+        pending.departments.update(session.scalars(select(Department.id).where(criteria)))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_before_reading(state: ORMExecuteState) -> None:
+    """A query of the facts inside a transaction that changed what they depend on first
+    writes those changes (a report in the same transaction reads its own writes)."""
+    if not state.is_select or not state.session.info.get(_PENDING):
+        return
+    if not any(element is _FACTS for element in visitors.iterate(state.statement)):
+        return
+    write_now(state.session)
+
+
+def write_now(db_session: DbSession) -> None:
+    """Write the pending changes now instead of at the commit."""
+    db_session.flush()
+    pending: _Pending | None = db_session.info.pop(_PENDING, None)
+    if pending:
+        write_pending(db_session, pending)
+
+
+def _parameter_rows(parameters: object) -> list[Mapping[str, Any]]:
+    if isinstance(parameters, Mapping):
+        return [parameters] if parameters else []
+    if isinstance(parameters, Sequence):
+        return [row for row in parameters if isinstance(row, Mapping)]
+    return []
+
+
+def _values(instance: object, name: str) -> set[int]:
+    """The attribute's current value and, if it changed in this flush, its previous one."""
+    history = get_history(instance, name)
+    return {v for v in (*history.added, *history.unchanged, *history.deleted) if v is not None}
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session: Session) -> None:
+    # The commit's own flush comes after this hook: flush first, so its changes are noticed.
+    write_now(session)
+
+
+def write_pending(db_session: DbSession, pending: _Pending) -> None:
+    """Rewrite the rows the pending changes affect (called just before the commit)."""
+    employees = set(pending.employees)
+    numbers = sorted(pending.personnel_numbers)
+    for start in range(0, len(numbers), CHUNK):
+        employees.update(
+            db_session.scalars(
+                select(Employee.id).where(
+                    Employee.personnel_number.in_(numbers[start : start + CHUNK])
+                )
+            )
+        )
+    if pending.departments:
+        paths = db_session.scalars(
+            select(Department.path).where(Department.id.in_(list(pending.departments)))
+        ).all()
+        if paths:
+            employees.update(
+                db_session.scalars(
+                    select(Employee.id)
+                    .join(Department, Department.id == Employee.department_id)
+                    .where(or_(*(Department.path.like(f"{path}%") for path in paths)))
+                )
+            )
+    if pending.requirements:
+        existing = set(
+            db_session.scalars(
+                select(Requirement.id).where(Requirement.id.in_(list(pending.requirements)))
+            )
+        )
+        if existing:
+            if _staff_count(db_session) <= inline_limit():
+                refresh_requirements(db_session, sorted(existing))
+            else:
+                for requirement_id in sorted(existing):
+                    queue_rebuild(db_session, requirement_id)
+    if employees:
+        refresh_employees(db_session, employees)
+
+
+def _staff_count(db_session: DbSession) -> int:
+    return db_session.scalar(select(func.count(Employee.id)).where(Employee.active)) or 0
+
+
+def inline_limit() -> int:
+    """Up to this many active staff, a changed requirement is recomputed in its own
+    transaction; above it, by a Celery task (setting ``COVERAGE_INLINE_MAX_STAFF``)."""
+    if has_app_context():
+        return int(current_app.config.get("COVERAGE_INLINE_MAX_STAFF", 5000))
+    return 5000
+
+
+# --- rebuilds ---------------------------------------------------------------------------
+
+
+def queue_rebuild(db_session: DbSession, requirement_id: int | None) -> CoverageRebuild:
+    """Record a rebuild (one requirement, or all with None) for the task to run; a rebuild
+    of the same scope already waiting is reused."""
+    waiting = db_session.scalars(
+        select(CoverageRebuild).where(
+            CoverageRebuild.state == "queued",
+            CoverageRebuild.requirement_id.is_(None)
+            if requirement_id is None
+            else CoverageRebuild.requirement_id == requirement_id,
+        )
+    ).first()
+    if waiting is not None:
+        return waiting
+    rebuild = CoverageRebuild(requirement_id=requirement_id, state="queued")
+    db_session.add(rebuild)
+    db_session.flush()
+    return rebuild
+
+
+def run_rebuild(db_session: DbSession, rebuild_id: int) -> bool:
+    """Run one queued rebuild, committing after each range of people (safe to run twice:
+    a rebuild already taken by another worker, or done, is left alone)."""
+    claimed = db_session.execute(
+        _table(CoverageRebuild)
+        .update()
+        .where(CoverageRebuild.id == rebuild_id, CoverageRebuild.state == "queued")
+        .values(state="running")
+    )
+    if not getattr(claimed, "rowcount", 0):
+        db_session.rollback()
+        return False
+    rebuild = db_session.get(CoverageRebuild, rebuild_id)
+    assert rebuild is not None
+    requirement_ids = (
+        list(db_session.scalars(select(Requirement.id)))
+        if rebuild.requirement_id is None
+        else [rebuild.requirement_id]
+    )
+    db_session.commit()
+
+    def progress(done: int, total: int) -> None:
+        db_session.execute(
+            _table(CoverageRebuild)
+            .update()
+            .where(CoverageRebuild.id == rebuild_id)
+            .values(employees_done=done, employees_total=total)
+        )
+
+    try:
+        if rebuild.requirement_id is None:
+            # Rows of requirements that no longer exist go with the full rebuild.
+            db_session.execute(
+                delete(CoverageFact).where(CoverageFact.requirement_id.not_in(requirement_ids))
+            )
+        refresh_requirements(
+            db_session, requirement_ids, on_progress=progress, commit_each_chunk=True
+        )
+    except Exception:
+        db_session.rollback()
+        db_session.execute(
+            _table(CoverageRebuild)
+            .update()
+            .where(CoverageRebuild.id == rebuild_id)
+            .values(state="failed", finished_at=utcnow())
+        )
+        db_session.commit()
+        raise
+    db_session.execute(
+        _table(CoverageRebuild)
+        .update()
+        .where(CoverageRebuild.id == rebuild_id)
+        .values(state="done", finished_at=utcnow())
+    )
+    db_session.commit()
+    return True
+
+
+def queued_rebuild_ids(db_session: DbSession) -> list[int]:
+    return list(
+        db_session.scalars(
+            select(CoverageRebuild.id)
+            .where(CoverageRebuild.state == "queued")
+            .order_by(CoverageRebuild.id)
+        )
+    )
+
+
+def rebuild_facts(
+    db_session: DbSession,
+    *,
+    requirement_ids: Collection[int] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Rebuild the table now (all requirements, or some), committing after each range of
+    people; returns the rows written (for commands, the demo and benchmarks)."""
+    ids = (
+        list(db_session.scalars(select(Requirement.id)))
+        if requirement_ids is None
+        else list(requirement_ids)
+    )
+    if requirement_ids is None:
+        db_session.execute(delete(CoverageFact).where(CoverageFact.requirement_id.not_in(ids)))
+    written = refresh_requirements(db_session, ids, on_progress=on_progress, commit_each_chunk=True)
+    db_session.commit()
+    return written
+
+
+# --- checking ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactDifferences:
+    """Rows the live computation has but the table lacks or holds otherwise (``missing``), and
+    rows the table holds that the live computation does not (``extra``), with examples."""
+
+    missing: int
+    extra: int
+    examples: list[str]
+
+    @property
+    def total(self) -> int:
+        return self.missing + self.extra
+
+
+def differences(
+    db_session: DbSession, *, employees: EmployeeFilter | None = None, examples: int = 10
+) -> FactDifferences:
+    """Compare the kept facts of some people (None: everyone) with the live computation."""
+    facts = _table(CoverageFact)
+    kept = select(*(facts.c[name] for name in FACT_COLUMNS))
+    if employees is not None:
+        kept = kept.where(employees(facts.c.employee_id))
+    live = fact_query(employees=employees)
+    missing = except_(live, kept).subquery("missing")
+    extra = except_(kept, live).subquery("extra")
+    shown: list[str] = []
+    counts = []
+    for label, rows in (("missing", missing), ("extra", extra)):
+        counts.append(db_session.scalar(select(func.count()).select_from(rows)) or 0)
+        for row in db_session.execute(select(rows).limit(examples)):
+            shown.append(
+                f"{label}: employee {row.employee_id}, requirement {row.requirement_id}, "
+                f"department {row.department_id}, exit {row.exit_date}, "
+                f"valid until {row.valid_until}, due {row.due_on}"
+            )
+    return FactDifferences(missing=counts[0], extra=counts[1], examples=shown)
