@@ -293,3 +293,40 @@ def test_a_report_in_the_same_transaction_reads_its_own_writes(city):
     _db.session.rollback()
     assert status_of(anna.id, city["everyone"].id) == "overdue"
     assert_table_matches()
+
+
+def test_changes_to_the_same_people_at_the_same_moment(city, app):
+    """Eight transactions, each giving Anna and Ben a completion on another day, released
+    together on separate connections: none fails, and the rows end up as computed live
+    (without serialising the writers, PostgreSQL lost updates or hit the primary key)."""
+    from tests.courses.concurrent import run_at_once
+
+    people = [city["anna"].id, city["ben"].id]
+    course_id = city["course"].id
+
+    def job(day: date):
+        def give(session):
+            for employee_id in people:
+                session.add(
+                    Completion(
+                        employee_id=employee_id,
+                        course_id=course_id,
+                        completed_on=day,
+                        valid_until=None,
+                    )
+                )
+
+        return give
+
+    days = [date(2025, 1, 1) + timedelta(days=40 * n) for n in range(8)]
+    assert run_at_once(app, [job(day) for day in days]) == []
+    assert status_of(people[0], city["everyone"].id) == "compliant"
+    rows = _db.session.execute(
+        select(CoverageFact.valid_until).where(
+            CoverageFact.employee_id.in_(people),
+            CoverageFact.requirement_id == city["everyone"].id,
+        )
+    ).scalars()
+    # The last completion (2025-10-08) starts a new period: 24 months, minus a day.
+    assert set(rows) == {date(2027, 10, 7)}
+    assert_table_matches()
