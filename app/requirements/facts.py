@@ -372,7 +372,8 @@ def _rewrite(
         insert(facts).from_select(
             list(FACT_COLUMNS),
             fact_query(employees=employees, requirement_ids=requirement_ids),
-        )
+        ),
+        execution_options={"preserve_rowcount": True},
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -505,7 +506,8 @@ def _write_before_reading(state: ORMExecuteState) -> None:
     writes those changes (a report in the same transaction reads its own writes)."""
     if not state.is_select or not state.session.info.get(_PENDING):
         return
-    if not any(element is _FACTS for element in visitors.iterate(state.statement)):
+    statement: Any = state.statement  # a Select here; typed as the wider Executable
+    if not any(element is _FACTS for element in visitors.iterate(statement)):
         return
     write_now(state.session)
 
