@@ -19,18 +19,15 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.core.background import commit_and_start
-from app.core.clock import local_today
 from app.core.roles import Role, roles_required
 from app.extensions import db
 from app.reports import background, bp, exports, services
 from app.reports.charts import coverage_bars, trend_chart
 from app.reports.models import ReportFile, ReportStatus
 from app.reports.tasks import build_export
-from app.requirements import counts
 from app.requirements import status as requirement_status
 from app.requirements.models import Requirement
 from app.requirements.status import Status
-from app.requirements.tasks import build_coverage_counts
 from app.staff import services as staff_services
 from app.staff.models import Department
 
@@ -45,7 +42,6 @@ MIME_TYPES = {
 @roles_required(Role.HEAD, Role.HR, Role.ADMIN)
 def coverage():
     department, roots, rows_for = _scope()
-    _count_today()
     rows = services.coverage(
         db.session,
         departments=rows_for,
@@ -73,14 +69,6 @@ def coverage():
         trend_of=trend_of,
         today=date.today(),
     )
-
-
-def _count_today() -> None:
-    """Have today's coverage counted for the next request if it is not yet (the beat does it
-    too; until then the report counts the facts, slower but the same)."""
-    if not counts.is_built(db.session, local_today(), current_app.config["DUE_SOON_DAYS"]):
-        db.session.commit()  # in-process, the task runs on its own connection: end this read
-        build_coverage_counts.delay()
 
 
 @bp.route("/people")
