@@ -67,6 +67,7 @@ def coverage():
         bars={r.id: coverage_bars(rows) for r, rows in by_requirement.items()},
         trend_of=trend_of,
         today=local_today(),
+        coverage_note=exports.coverage_note(current_app.config["DUE_SOON_DAYS"]),
     )
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from app.core.clock import local_today
 from app.core.roles import Role
 from app.core.types import utcnow
 from app.courses.models import Completion
@@ -70,6 +71,32 @@ def test_head_sees_only_their_subtree_and_gets_403_elsewhere(client, login, make
         client.get("/reports/people.csv", query_string={"department": "D3-KITA"}).status_code == 403
     )
     assert client.get("/reports/coverage", query_string={"department": "D2-BA"}).status_code == 200
+
+
+def test_hr_and_heads_see_the_on_time_share_beside_coverage(client, db, login, make, city):
+    """Someone whose completion runs out within the due-soon days counts in coverage, not
+    in "davon fristgerecht"; the page says so."""
+    soon = make.employee(city["office"], last_name="Bald")
+    db.session.add(
+        Completion(
+            employee=soon,
+            course=city["course"],
+            completed_on=local_today() - timedelta(days=1000),
+            valid_until=local_today() + timedelta(days=5),
+        )
+    )
+    db.session.commit()
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    make.user("leitung@stadt.example", roles=(Role.EMPLOYEE, Role.HEAD), heads=(city["d2"],))
+    for email, whole_city in (("hr@stadt.example", True), ("leitung@stadt.example", False)):
+        login(email)
+        page = client.get("/reports/coverage").get_data(as_text=True)
+        assert ("Dezernat III" in page) is whole_city
+        assert "davon fristgerecht" in page
+        assert "Die Schulungsquote zählt alle mit gültigem Nachweis, auch wenn er bald" in page
+        # Bürgeramt side: 4 of 5 hold a valid completion, 3 of 5 not due soon
+        assert "80 %" in page and "60 %" in page
+        client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/")})
 
 
 def test_employee_cannot_open_reports(client, login, make, city):
