@@ -24,7 +24,7 @@ def city(db, make):
     office = make.department("D2-BA", name="Bürgeramt", parent=d2)
     course = make.course("IKK", title="Interkulturelle Kompetenz", validity_months=36)
     rule = Requirement(
-        name="Basis", first_due_date=date.today() - timedelta(days=30), courses=[course]
+        name="Basis", first_due_date=local_today() - timedelta(days=30), courses=[course]
     )
     rule.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
     db.session.add(rule)
@@ -38,8 +38,8 @@ def city(db, make):
             Completion(
                 employee=person,
                 course=course,
-                completed_on=date.today() - timedelta(days=10),
-                valid_until=date.today() + timedelta(days=1000),
+                completed_on=local_today() - timedelta(days=10),
+                valid_until=local_today() + timedelta(days=1000),
             )
         )
     db.session.commit()
@@ -202,7 +202,7 @@ def test_hr_exempts_someone(client, login, make, city, db):
             "csrf_token": csrf_token(client, path),
             "personnel_number": "777",
             "reason": "Elternzeit",
-            "starts_on": date.today().isoformat(),
+            "starts_on": local_today().isoformat(),
         },
     )
     assert response.status_code == 302
@@ -213,7 +213,7 @@ def test_hr_exempts_someone(client, login, make, city, db):
         db.session,
         departments=[city["d3"]],
         scope_roots=None,
-        today=date.today(),
+        today=local_today(),
         due_soon_days=30,
         with_total=False,
     )
