@@ -210,7 +210,9 @@ def generate(url: str, staff: int, per_person: int) -> None:
                         rng.choice(POSITIONS),
                         None if rng.random() < 0.02 else entry,
                         date(2024, 1, 15),
-                        TODAY + timedelta(days=rng.randint(-30, 200)) if leaving else None,
+                        max(entry, TODAY + timedelta(days=rng.randint(-30, 200)))
+                        if leaving
+                        else None,
                         rng.random() >= 0.01,
                         "de",
                         "2026-01-01T00:00:00+00",
