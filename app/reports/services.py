@@ -11,12 +11,13 @@ from sqlalchemy import ColumnElement, Subquery, case, func, select
 from sqlalchemy.orm import aliased
 
 from app.auth.models import User
+from app.core.sql import without_jit
 from app.core.types import DbSession
 from app.reports.models import CoverageSnapshot
 from app.requirements.models import Requirement
 from app.requirements.status import Status, status_query
 from app.staff.models import Department
-from app.staff.services import department_scope, list_roots
+from app.staff.services import department_scope, list_roots, subtree_id_list
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,12 @@ def coverage(
 
     People are counted per own department first, then those few thousand sums are rolled up
     the tree: joining every person's row to the departments above it would cost far more."""
-    rows = status_query(today=today, due_soon_days=due_soon_days, roots=scope_roots).subquery()
+    without_jit(db_session)
+    rows = status_query(
+        today=today,
+        due_soon_days=due_soon_days,
+        department_ids=None if scope_roots is None else subtree_id_list(db_session, scope_roots),
+    ).subquery()
     per_department = (
         select(
             rows.c.department_id,
