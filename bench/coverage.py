@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +105,7 @@ def measure(app, args) -> dict:
     from app.reports import services
     from app.requirements.models import CoverageFact
     from app.requirements.services import my_requirements
+    from app.requirements.status import Status, people
     from app.staff.models import Department, Employee
     from app.staff.services import list_roots
 
@@ -192,6 +194,23 @@ def measure(app, args) -> dict:
 
         out["employee_page"], _ = rounds(args.rounds, employee_page)
 
+        def employee_statuses():
+            rows = list(
+                people(
+                    session,
+                    roots=None,
+                    today=TODAY,
+                    due_soon_days=DUE_SOON_DAYS,
+                    statuses=[s.value for s in Status],
+                    employee_id=pick.choice(ids),
+                )
+            )
+            session.rollback()
+            return rows
+
+        # The statuses alone; the page adds the next dates of each requirement's courses.
+        out["employee_statuses"], _ = rounds(args.rounds, employee_statuses)
+
         def employee_hand():
             rows = hand_written(session, HAND_EMPLOYEE_SQL, {**params, "id": pick.choice(ids)})
             session.rollback()
@@ -248,6 +267,7 @@ def completion_cost(session, ids: list[int], count: int) -> dict:
 
     def one(with_facts: bool) -> float:
         employee = pick.choice(ids)
+        touched.add(employee)
         day = TODAY - timedelta(days=pick.randint(0, 5000) + 9000)  # never taken before
         began = time.perf_counter()
         completion = Completion(
@@ -261,6 +281,7 @@ def completion_cost(session, ids: list[int], count: int) -> dict:
         return seconds
 
     results: dict = {}
+    touched: set[int] = set()
     facts.write_pending = timed_write_pending
     try:
         one(True)
@@ -282,24 +303,29 @@ def completion_cost(session, ids: list[int], count: int) -> dict:
     results["completion_without_facts"] = latency_summary(without)
     added = sorted(w - o for w, o in zip(sorted(with_facts), sorted(without), strict=True))
     results["completion_added_by_facts"] = latency_summary([max(a, 0.0) for a in added])
-    results["completion_rewrite_limit"] = precompiled_rewrite(session, ids, count)
+    results["completion_rewrite_limit"] = precompiled_rewrite(session, ids, count, touched)
+    # The benchmark changed these people's facts: they must still equal the live computation.
+    found = facts.differences(session, employees=partial(facts.among, sorted(touched)))
+    session.rollback()
+    results["facts_differences_of_touched_people"] = found.total
     return results
 
 
-def precompiled_rewrite(session, ids: list[int], count: int) -> dict:
+def precompiled_rewrite(session, ids: list[int], count: int, touched: set[int]) -> dict:
     """The person's facts deleted and inserted again by the statements the hook runs, compiled
     once beforehand: what the database itself needs."""
-    from functools import partial
-
-    from sqlalchemy import delete, insert
+    from sqlalchemy import Integer, bindparam, delete, insert
 
     from app.requirements import facts
     from app.requirements.models import CoverageFact
 
     pick = random.Random(12)
     table = CoverageFact.__table__
-    marker = -1
-    who = partial(facts.among, [marker])
+    person = bindparam("bench_person", type_=Integer)
+
+    def who(column):
+        return column == person
+
     dialect = session.get_bind().dialect
     statements = [
         delete(table).where(who(table.c.employee_id)),
@@ -313,10 +339,11 @@ def precompiled_rewrite(session, ids: list[int], count: int) -> dict:
     times = []
     for n in range(count + 1):
         employee = pick.choice(ids)
+        touched.add(employee)
         began = time.perf_counter()
         with raw.cursor() as cursor:
             for sql, params in compiled:
-                values = {k: (employee if v == marker else v) for k, v in params.items()}
+                values = {**params, "bench_person": employee}
                 cursor.execute(sql, values)
         raw.commit()
         if n:
