@@ -29,6 +29,7 @@ from typing import Any
 from flask import current_app, has_app_context
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Date,
     Select,
     Table,
@@ -222,38 +223,47 @@ def _rule_matches(
 
 def _held_until(
     employees: EmployeeFilter | None, requirement_ids: Collection[int] | None
-) -> Select[*tuple[Any, ...]]:
+) -> CompoundSelect[*tuple[Any, ...]]:
     """Per (employee, requirement): the last day their completions keep them covered.
 
-    Completions are taken in order (a recursive query walks each person's history once):
-    each counts until the earlier of its own end and its period's end, and a renewal inside
-    the window before what was held so far ends starts its period when that ends, so early
-    renewals chain."""
+    Under a renewal window, completions are taken in order (a recursive query walks each
+    person's history once): each counts until the earlier of its own end and its period's
+    end, and a renewal inside the window before what was held so far ends starts its period
+    when that ends, so early renewals chain. Without a window no completion depends on the
+    ones before it, so the walk's result is simply the latest end of any of them: a plain
+    MAX(), which costs a fraction of the walk (most requirements have no window)."""
     requirement = Requirement.__table__
     filters: list[ColumnElement[bool]] = []
     if employees is not None:
         filters.append(employees(Completion.employee_id))
     if requirement_ids is not None:
         filters.append(requirement_courses.c.requirement_id.in_(list(requirement_ids)))
+    columns = (
+        Completion.employee_id,
+        requirement_courses.c.requirement_id,
+        Completion.completed_on,
+        func.coalesce(Completion.valid_until, literal(FOREVER, Date)).label("own_end"),
+        requirement.c.renewal_months,
+        requirement.c.renewal_window_days,
+        requirement.c.cycle_month,
+        requirement.c.cycle_day,
+    )
+
+    def completions(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+        return (
+            select(*columns)
+            .join(requirement_courses, requirement_courses.c.course_id == Completion.course_id)
+            .join(requirement, requirement.c.id == requirement_courses.c.requirement_id)
+            .where(*filters, *where)
+        )
+
     position = func.row_number().over(
         partition_by=(Completion.employee_id, requirement_courses.c.requirement_id),
         order_by=(Completion.completed_on, Completion.id),
     )
     numbered = (
-        select(
-            Completion.employee_id,
-            requirement_courses.c.requirement_id,
-            Completion.completed_on,
-            func.coalesce(Completion.valid_until, literal(FOREVER, Date)).label("own_end"),
-            requirement.c.renewal_months,
-            requirement.c.renewal_window_days,
-            requirement.c.cycle_month,
-            requirement.c.cycle_day,
-            position.label("position"),
-        )
-        .join(requirement_courses, requirement_courses.c.course_id == Completion.course_id)
-        .join(requirement, requirement.c.id == requirement_courses.c.requirement_id)
-        .where(*filters)
+        completions(requirement.c.renewal_window_days.is_not(None))
+        .add_columns(position.label("position"))
         .cte("numbered")
     )
     first = (
@@ -280,11 +290,18 @@ def _held_until(
         ),
     )
     chain = first.union_all(step)
-    return select(
+    chained = select(
         chain.c.employee_id,
         chain.c.requirement_id,
         type_coerce(func.max(chain.c.held), Date).label("valid_until"),
     ).group_by(chain.c.employee_id, chain.c.requirement_id)
+    unchained = completions(requirement.c.renewal_window_days.is_(None)).cte("unchained")
+    latest = select(
+        unchained.c.employee_id,
+        unchained.c.requirement_id,
+        type_coerce(func.max(_counts_until(unchained, None)), Date).label("valid_until"),
+    ).group_by(unchained.c.employee_id, unchained.c.requirement_id)
+    return chained.union_all(latest)
 
 
 def _counts_until(n: Any, held: ColumnElement[date] | None) -> ColumnElement[date]:
