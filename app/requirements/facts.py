@@ -23,17 +23,21 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     CompoundSelect,
     Date,
+    Delete,
+    Insert,
     Select,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     event,
@@ -338,8 +342,30 @@ def refresh_employees(db_session: DbSession, employee_ids: Iterable[int]) -> int
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         _lock_people(db_session, chunk)
-        written += _rewrite(db_session, partial(among, chunk), None)
+        stale, fresh = _people_rewrite()
+        db_session.execute(stale, {"employee_ids": chunk})
+        result = db_session.execute(
+            fresh, {"employee_ids": chunk}, execution_options={"preserve_rowcount": True}
+        )
+        written += int(getattr(result, "rowcount", 0) or 0)
     return written
+
+
+@cache
+def _people_rewrite() -> tuple[Delete, Insert]:
+    """The DELETE and INSERT … SELECT that rewrite some people's rows (ids in the expanding
+    parameter ``employee_ids``), built once: building the live computation's statement took
+    about 11 ms of Python per call, more than the database needed for one person."""
+    ids: BindParameter[Any] = bindparam("employee_ids", expanding=True)
+
+    def chosen(column: Any) -> ColumnElement[bool]:
+        condition: ColumnElement[bool] = column.in_(ids)
+        return condition
+
+    return (
+        delete(_FACTS).where(chosen(_FACTS.c.employee_id)),
+        insert(_FACTS).from_select(list(FACT_COLUMNS), fact_query(employees=chosen)),
+    )
 
 
 def refresh_requirements(
