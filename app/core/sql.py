@@ -6,7 +6,7 @@ from __future__ import annotations
 from calendar import monthrange
 from datetime import date
 
-from sqlalchemy import CursorResult, Date, Integer, Update, text
+from sqlalchemy import CursorResult, Date, Integer, Update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -19,15 +19,6 @@ def months_after(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
     return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
-
-
-def without_jit(db_session: DbSession) -> None:
-    """No JIT compilation for the rest of this transaction (PostgreSQL; elsewhere nothing).
-
-    For reports over many rows: at 500,000 staff PostgreSQL spent 3 of 5.5 s of the city
-    report compiling the aggregate's expressions, which run once per request anyway."""
-    if db_session.get_bind().dialect.name == "postgresql":
-        db_session.execute(text("SET LOCAL jit = off"))
 
 
 def sqlite_add_months(day: str | None, months: int | None) -> str | None:

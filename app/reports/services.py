@@ -11,7 +11,6 @@ from sqlalchemy import ColumnElement, Subquery, case, func, select
 from sqlalchemy.orm import aliased
 
 from app.auth.models import User
-from app.core.sql import without_jit
 from app.core.types import DbSession
 from app.reports.models import CoverageSnapshot
 from app.requirements.models import Requirement
@@ -51,7 +50,6 @@ def coverage(
 
     People are counted per own department first, then those few thousand sums are rolled up
     the tree: joining every person's row to the departments above it would cost far more."""
-    without_jit(db_session)
     rows = status_query(
         today=today,
         due_soon_days=due_soon_days,

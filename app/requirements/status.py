@@ -23,7 +23,6 @@ from functools import partial
 from sqlalchemy import ColumnElement, FromClause, Select, and_, case, or_, select
 from sqlalchemy.orm import joinedload
 
-from app.core.sql import without_jit
 from app.core.types import DbSession
 from app.requirements.facts import FOREVER, EmployeeFilter, fact_query
 from app.requirements.models import CoverageFact, Exemption, Requirement
@@ -168,7 +167,6 @@ def people(
     employee_id: int | None = None,
 ) -> Iterator[PersonStatus]:
     """The people of a scope with the given statuses, soonest due first (streams rows)."""
-    without_jit(db_session)
     rows = status_query(
         today=today,
         due_soon_days=due_soon_days,
