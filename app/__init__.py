@@ -154,3 +154,4 @@ def _import_tasks() -> None:
     from app.imports import tasks as _import_tasks  # noqa: F401
     from app.notifications import tasks as _notification_tasks  # noqa: F401
     from app.reports import tasks as _report_tasks  # noqa: F401
+    from app.requirements import tasks as _requirement_tasks  # noqa: F401
