@@ -8,6 +8,7 @@ each commit as for any change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import NamedTuple
 
@@ -34,6 +35,8 @@ class Answer(NamedTuple):
 
 #: The tables ``store`` fills, in an order that deletes them without breaking a foreign key.
 _TABLES = (
+    "coverage_counts",
+    "coverage_count_days",
     "exemptions",
     "coverage_facts",
     "coverage_rebuilds",
@@ -58,8 +61,10 @@ def clear() -> None:
     db.session.commit()
 
 
-def store(world: oracle.World) -> None:
-    """Add the world's rows (to empty tables) and commit."""
+def store(world: oracle.World, *, before_people: Callable[[], object] | None = None) -> None:
+    """Add the world's rows (to empty tables) and commit; ``before_people`` runs once the
+    departments, courses and requirements are committed (e.g. to count a day, whose counts
+    the people's rows then change)."""
     session = db.session
     paths: dict[int, tuple[str, int]] = {}
     pending = list(world.departments)
@@ -115,6 +120,8 @@ def store(world: oracle.World) -> None:
     # Rules first, then the people (as a city starts): the people's rows are written for
     # them alone, without rewriting each requirement over everyone.
     session.commit()
+    if before_people is not None:
+        before_people()
     for person in world.people:
         session.add(
             Employee(
