@@ -70,9 +70,9 @@ def main() -> None:
     subprocess.run(city + (["--rebuild"] if args.rebuild else []), check=True, stdout=2)
     stamp = read_stamp(url)
     assert stamp is not None and "rebuild" in stamp
-    from app import create_app
-
     from flask_migrate import upgrade
+
+    from app import create_app
 
     app = create_app()
     with app.app_context():
