@@ -14,7 +14,7 @@ from app.auth.models import User
 from app.core.roles import Role
 from app.core.types import DbSession
 from app.courses.models import Course, CourseSession
-from app.courses.services.queries import SessionFilter, find_sessions
+from app.courses.services.queries import next_open_sessions
 from app.requirements.models import AudienceKind, AudienceRule, Exemption, Requirement
 from app.requirements.status import PersonStatus, Status, people
 from app.staff.models import Department, Employee
@@ -171,17 +171,37 @@ def my_requirements(
         .where(Requirement.id.in_({row.requirement.id for row in rows}))
         .options(selectinload(Requirement.courses))
     ).all()
-    return [(row, next_sessions(db_session, row.requirement)) for row in rows]
+    # The next dates of all those courses in one query; a requirement's next dates are among
+    # the next few of each of its courses.
+    upcoming = next_open_sessions(
+        db_session,
+        sorted({course.id for row in rows for course in row.requirement.courses}),
+        per_course=NEXT_DATES,
+    )
+    return [(row, _next_of(row.requirement, upcoming)) for row in rows]
+
+
+#: How many next dates a requirement offers (page and reminders).
+NEXT_DATES = 3
+
+
+def _next_of(
+    requirement: Requirement, upcoming: list[CourseSession], limit: int = NEXT_DATES
+) -> list[CourseSession]:
+    """The soonest ``limit`` of the dates (soonest first) of the requirement's courses."""
+    courses = {course.id for course in requirement.courses}
+    return [s for s in upcoming if s.course_id in courses][:limit]
 
 
 def next_sessions(
-    db_session: DbSession, requirement: Requirement, *, limit: int = 3
+    db_session: DbSession, requirement: Requirement, *, limit: int = NEXT_DATES
 ) -> list[CourseSession]:
     """The next dates of any course that fulfils ``requirement`` that the person can still book
     themself (offered with a one-click button, and in reminders)."""
-    course_ids = tuple(course.id for course in requirement.courses)
-    wanted = SessionFilter(course_ids=course_ids, open_for_enrolment=True)
-    return find_sessions(db_session, wanted, limit=limit)
+    course_ids = [course.id for course in requirement.courses]
+    return _next_of(
+        requirement, next_open_sessions(db_session, course_ids, per_course=limit), limit
+    )
 
 
 def list_requirements(db_session: DbSession) -> list[Requirement]:

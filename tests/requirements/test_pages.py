@@ -362,3 +362,57 @@ def test_employee_enrols_from_their_requirements_in_one_click(client, login, mak
     response = client.post(action, data={"csrf_token": token})
     assert response.status_code == 302
     assert db.session.scalar(select(Enrolment.status)) == "booked"
+
+
+def test_my_requirements_offer_the_soonest_dates_of_any_course_in_few_statements(
+    client, login, make, city, db
+):
+    """Each requirement offers the three soonest open dates of any of its courses; the page's
+    statements do not grow with the number of requirements (one query for all next dates)."""
+    from sqlalchemy import event
+
+    from app.requirements.services import my_requirements
+
+    person = make.employee(city["kita"], first_name="Aylin")
+    make.user("aylin@stadt.example", employee=person)
+    second = make.course("IKK-2", title="Interkulturelle Kompetenz kompakt", validity_months=36)
+    city["rule"].courses.append(second)
+    db.session.commit()
+    days = {}
+    for name, course, offset in (
+        ("a", city["course"], 20),
+        ("b", second, 3),
+        ("c", city["course"], 5),
+        ("d", second, 30),
+        ("e", second, 8),
+        ("f", city["course"], 40),
+    ):
+        days[name] = make.course_session(course, starts_in=timedelta(days=offset))
+    make.course_session(second, starts_in=timedelta(days=1), cancelled_at=utcnow())
+    items = my_requirements(db.session, person, today=date.today(), due_soon_days=30)
+    offered = {row.requirement.name: [s.id for s in sessions] for row, sessions in items}
+    assert offered["Basis"] == [days["b"].id, days["c"].id, days["e"].id]
+
+    def statements_with(requirements: int) -> int:
+        for n in range(requirements):
+            extra = Requirement(name=f"Weitere {requirements}-{n}", first_due_date=date.today(), courses=[])
+            extra.courses = [make.course(f"W{requirements}-{n}")]
+            extra.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+            db.session.add(extra)
+            db.session.commit()
+            make.course_session(extra.courses[0], starts_in=timedelta(days=2))
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, parameters, context, executemany):
+            seen.append(statement)
+
+        db.session.expire_all()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get("/requirements/mine").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len([s for s in seen if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK"))])
+
+    login("aylin@stadt.example")
+    assert statements_with(1) == statements_with(6)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import ColumnElement, case, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.core.clock import local_today
@@ -112,19 +112,11 @@ def find_sessions(
     query = (
         select(CourseSession)
         .join(CourseSession.course)
-        .where(
-            ~CourseSession.has_begun(now),
-            CourseSession.cancelled_at.is_(None),
-            Course.archived.is_(False),
-        )
+        .where(*_upcoming(now, open_for_enrolment=session_filter.open_for_enrolment))
         .options(joinedload(CourseSession.course))
-        .order_by(CourseSession.starts_at)
+        .order_by(CourseSession.starts_at, CourseSession.id)
         .limit(limit)
     )
-    if session_filter.open_for_enrolment:
-        query = query.where(
-            or_(CourseSession.enrolment_deadline.is_(None), CourseSession.enrolment_deadline >= now)
-        )
     if session_filter.course_id:
         query = query.where(CourseSession.course_id == session_filter.course_id)
     if session_filter.course_ids is not None:
@@ -137,6 +129,57 @@ def find_sessions(
         first, after = _month_bounds(session_filter.month)
         query = query.where(CourseSession.starts_at >= first, CourseSession.starts_at < after)
     return list(db_session.scalars(query))
+
+
+def _upcoming(now: datetime, *, open_for_enrolment: bool) -> list[ColumnElement[bool]]:
+    """Dates not begun, not cancelled, of courses still offered (and, when asked, whose
+    enrolment deadline has not passed: a person can still book them themself)."""
+    conditions = [
+        ~CourseSession.has_begun(now),
+        CourseSession.cancelled_at.is_(None),
+        Course.archived.is_(False),
+    ]
+    if open_for_enrolment:
+        conditions.append(
+            or_(CourseSession.enrolment_deadline.is_(None), CourseSession.enrolment_deadline >= now)
+        )
+    return conditions
+
+
+def next_open_sessions(
+    db_session: DbSession, course_ids: Sequence[int], *, per_course: int
+) -> list[CourseSession]:
+    """The next ``per_course`` dates of each of these courses that a person can still book
+    themself (as ``find_sessions`` with ``open_for_enrolment``), in one query, soonest first."""
+    if not course_ids:
+        return []
+    now = utcnow()
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=CourseSession.course_id,
+            order_by=(CourseSession.starts_at, CourseSession.id),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(CourseSession.id, rank)
+        .join(CourseSession.course)
+        .where(
+            CourseSession.course_id.in_(list(course_ids)),
+            *_upcoming(now, open_for_enrolment=True),
+        )
+        .subquery("ranked")
+    )
+    return list(
+        db_session.scalars(
+            select(CourseSession)
+            .join(ranked, ranked.c.id == CourseSession.id)
+            .where(ranked.c.rank <= per_course)
+            .options(joinedload(CourseSession.course))
+            .order_by(CourseSession.starts_at, CourseSession.id)
+        )
+    )
 
 
 def enrolments_of(db_session: DbSession, course_session: CourseSession) -> list[Enrolment]:
