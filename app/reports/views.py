@@ -26,6 +26,7 @@ from app.reports.charts import coverage_bars, trend_chart
 from app.reports.models import ReportFile, ReportStatus
 from app.reports.tasks import build_export
 from app.requirements import status as requirement_status
+from app.requirements.facts import current_rebuild
 from app.requirements.models import Requirement
 from app.requirements.status import Status
 from app.staff import services as staff_services
@@ -68,6 +69,7 @@ def coverage():
         bars={r.id: coverage_bars(rows) for r, rows in by_requirement.items()},
         trend_of=trend_of,
         today=date.today(),
+        rebuild=current_rebuild(db.session),
     )
 
 
@@ -94,6 +96,7 @@ def people():
         people=list(listed),
         statuses=statuses,
         requirement=db.session.get(Requirement, requirement_id) if requirement_id else None,
+        rebuild=current_rebuild(db.session),
     )
 
 

@@ -8,6 +8,7 @@ shown on the status page. The check only reports: a rebuild puts differences rig
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 
 from sqlalchemy import func, select, update
@@ -77,12 +78,12 @@ def latest_checks(db_session: DbSession) -> dict[str, CoverageCheck]:
     return found
 
 
-def waiting_checks(db_session: DbSession) -> list[CoverageCheck]:
-    """Checks requested or running, oldest first."""
+def waiting_checks(db_session: DbSession, *, since: datetime) -> list[CoverageCheck]:
+    """Checks requested since then that have not finished, oldest first."""
     return list(
         db_session.scalars(
             select(CoverageCheck)
-            .where(CoverageCheck.finished_at.is_(None))
+            .where(CoverageCheck.finished_at.is_(None), CoverageCheck.requested_at >= since)
             .order_by(CoverageCheck.id)
         )
     )

@@ -203,6 +203,8 @@ class CoverageRebuild(Model):
     #: lease (``COVERAGE_REBUILD_LEASE_SECONDS``) lost its worker and is taken over.
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    requirement: Mapped[Requirement | None] = relationship()
+
 
 class CoverageCheck(Model):
     """One comparison of the kept coverage facts with the live computation: of a random

@@ -18,9 +18,9 @@ def rebuild_coverage(rebuild_id: int | None = None) -> int:
 
 
 @shared_task(name="requirements.check_coverage")
-def check_coverage(kind: str = "sample", check_id: int | None = None) -> int | None:
-    """Compare the kept facts with the live computation (a sample, or everyone) and record
-    the result; returns the number of differences (None: the check ran elsewhere)."""
+def check_coverage(check_id: int | None = None, kind: str = "sample") -> int | None:
+    """Run this recorded check, or (None: beat) record and run one of ``kind`` (a sample, or
+    everyone); returns the number of differences (None: the check ran elsewhere)."""
     if check_id is None:
         check_id = fact_checks.request_check(db.session, kind).id
         db.session.commit()
