@@ -14,7 +14,7 @@ from functools import partial
 from sqlalchemy import func, select, update
 
 from app.core.types import DbSession, utcnow
-from app.requirements.facts import CHUNK, among, between, differences
+from app.requirements.facts import CHUNK, among, between, current_rebuild, differences
 from app.requirements.models import CoverageCheck
 from app.staff.models import Employee
 
@@ -54,6 +54,7 @@ def run_check(
     db_session.commit()
     check = db_session.get(CoverageCheck, check_id)
     assert check is not None
+    check.rebuild_pending = current_rebuild(db_session) is not None
     if check.kind == "sample":
         _compare_sample(db_session, check, sample_size)
     else:

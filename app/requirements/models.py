@@ -234,6 +234,9 @@ class CoverageCheck(Model):
     extra: Mapped[int] = mapped_column(default=0)
     #: A few of the differing rows, as text.
     examples: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: A rebuild was queued or running when the check started: until it has run, the rows of
+    #: its requirements differ by design.
+    rebuild_pending: Mapped[bool] = mapped_column(default=False)
 
     @property
     def differences(self) -> int:

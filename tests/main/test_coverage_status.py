@@ -7,6 +7,7 @@ import time
 
 from sqlalchemy import select, text, update
 
+from app.core.roles import Role
 from app.core.types import utcnow
 from app.extensions import db as _db
 from app.requirements import facts
@@ -52,6 +53,29 @@ def test_a_corrupted_fact_is_found_and_shown(client, login, hr, city):  # noqa: 
     assert "1 fehlend oder abweichend, 0 überzählig" in full_row
     assert f"missing: employee {city['ben'].id}," in full_row  # the example
     assert "Noch nicht geprüft" not in shown
+    assert "Während dieser Prüfung" not in shown
+
+
+def test_admins_see_the_result_without_personal_examples(client, login, make, city):  # noqa: F811
+    _db.session.execute(
+        text("DELETE FROM coverage_facts WHERE employee_id = :e"), {"e": city["ben"].id}
+    )
+    _db.session.commit()
+    assert check_coverage(kind="full") == 1
+    make.user("admin@stadt.example", roles=(Role.ADMIN,), with_employee=False)
+    login("admin@stadt.example")
+    shown = section(client.get("/status").get_data(as_text=True))
+    assert '<strong class="result--differences">1 Abweichung</strong>' in shown
+    assert "missing: employee" not in shown and "Beispiele" not in shown
+
+
+def test_a_check_during_a_rebuild_says_so(client, login, hr, city):  # noqa: F811
+    facts.queue_rebuild(_db.session, city["everyone"].id)
+    _db.session.commit()
+    assert check_coverage(kind="sample") == 0
+    login("hr@stadt.example")
+    shown = section(client.get("/status").get_data(as_text=True))
+    assert "Während dieser Prüfung war ein Neuaufbau eingeplant oder in Arbeit" in shown
 
 
 def test_a_running_rebuild_shows_its_progress(client, login, hr, city):  # noqa: F811
