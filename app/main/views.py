@@ -111,6 +111,7 @@ def status():
             db.session, since=utcnow() - CHECKS_WAITING_SHOWN
         ),
         rebuild=facts.current_rebuild(db.session),
+        last_rebuild=facts.last_finished_rebuild(db.session),
     )
 
 

@@ -732,6 +732,16 @@ def current_rebuild(db_session: DbSession) -> CoverageRebuild | None:
     ).first()
 
 
+def last_finished_rebuild(db_session: DbSession) -> CoverageRebuild | None:
+    """The rebuild that ended last (done or failed)."""
+    return db_session.scalars(
+        select(CoverageRebuild)
+        .where(CoverageRebuild.finished_at.is_not(None))
+        .order_by(CoverageRebuild.finished_at.desc(), CoverageRebuild.id.desc())
+        .limit(1)
+    ).first()
+
+
 def rebuild_lease() -> timedelta:
     """How long a running rebuild may go without a heartbeat before another worker takes it
     over (setting ``COVERAGE_REBUILD_LEASE_SECONDS``; longer than one range of people takes)."""

@@ -146,3 +146,18 @@ def test_the_buttons_need_the_token_and_the_role(client, login, hr, staff_user):
     assert client.post("/status/coverage/check", data={"csrf_token": token}).status_code == 403
     assert _db.session.scalars(select(CoverageRebuild)).all() == []
     assert _db.session.scalars(select(CoverageCheck)).all() == []
+
+
+def test_a_failed_rebuild_is_flagged_until_one_runs_again(client, login, hr, city):  # noqa: F811
+    facts.queue_rebuild(_db.session, None)
+    _db.session.execute(update(CoverageRebuild).values(state="failed", finished_at=utcnow()))
+    _db.session.commit()
+    login("hr@stadt.example")
+    shown = section(client.get("/status").get_data(as_text=True))
+    assert 'class="notice notice--error">Der letzte Neuaufbau der Abdeckungsdaten ist am' in shown
+
+    facts.queue_rebuild(_db.session, None)
+    _db.session.commit()
+    assert facts.run_pending_rebuilds(_db.session) == 1
+    shown = section(client.get("/status").get_data(as_text=True))
+    assert "fehlgeschlagen" not in shown
