@@ -81,6 +81,9 @@ def celery_settings(redis_url: str | None) -> dict:
                 "schedule": crontab(minute=30, hour=4, day_of_week=0),
                 "kwargs": {"kind": "full"},
             },
+            # Today's coverage counts per department (requirements.counts): a no-op once
+            # built, so a new day is counted within minutes after midnight.
+            "coverage-counts": {"task": "requirements.build_coverage_counts", "schedule": 300.0},
             "requirement-reminders": {
                 "task": "notifications.scan_requirement_reminders",
                 "schedule": 6 * 3600.0,

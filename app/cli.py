@@ -90,6 +90,11 @@ def register_cli(app: Flask) -> None:
                 f"{summary.employees} employees, {summary.courses} courses, "
                 f"{summary.sessions} sessions, {summary.completions} completions."
             )
+        # Today's coverage counts, as the worker's beat would count them.
+        from app.core.clock import local_today
+        from app.requirements import counts
+
+        counts.build(db.session, day=local_today(), due_soon_days=app.config["DUE_SOON_DAYS"])
         from app.demo import DEMO_LOGINS
 
         click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")

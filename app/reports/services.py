@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Subquery, case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from app.auth.models import User
 from app.core.types import DbSession
 from app.reports.models import CoverageSnapshot
+from app.requirements import counts
 from app.requirements.models import Requirement
-from app.requirements.status import Status, status_query
+from app.requirements.status import MEASURES
 from app.staff.models import Department
 from app.staff.services import department_scope, list_roots
 
@@ -50,15 +51,8 @@ def coverage(
 
     People are counted per own department first, then those few thousand sums are rolled up
     the tree: joining every person's row to the departments above it would cost far more."""
-    rows = status_query(today=today, due_soon_days=due_soon_days, roots=scope_roots).subquery()
-    per_department = (
-        select(
-            rows.c.department_id,
-            rows.c.requirement_id,
-            *(measure.label(name) for name, measure in zip(MEASURES, _measures(rows), strict=True)),
-        )
-        .group_by(rows.c.department_id, rows.c.requirement_id)
-        .subquery("per_department")
+    per_department = counts.per_department(
+        db_session, today=today, due_soon_days=due_soon_days, roots=scope_roots
     )
     requirements = {r.id: r for r in db_session.scalars(select(Requirement))}
     result: list[CoverageRow] = []
@@ -158,25 +152,6 @@ def _numbers(row: CoverageRow) -> tuple[int, ...]:
         row.pending,
         row.exempt,
         row.covered,
-    )
-
-
-#: The counts of a coverage row, in the order of CoverageRow's fields.
-MEASURES = ("in_scope", "compliant", "due_soon", "overdue", "pending", "exempt", "covered")
-
-
-def _measures(rows: Subquery) -> tuple[ColumnElement[int], ...]:
-    def count(status: Status) -> ColumnElement[int]:
-        return func.sum(case((rows.c.status == status.value, 1), else_=0))
-
-    return (
-        func.sum(case((rows.c.status != Status.EXEMPT.value, 1), else_=0)),
-        count(Status.COMPLIANT),
-        count(Status.DUE_SOON),
-        count(Status.OVERDUE),
-        count(Status.PENDING),
-        count(Status.EXEMPT),
-        func.sum(rows.c.covered),
     )
 
 

@@ -61,6 +61,7 @@ from app.extensions import Model
 from app.requirements.models import (
     AudienceKind,
     AudienceRule,
+    CoverageCount,
     CoverageFact,
     CoverageRebuild,
     Requirement,
@@ -97,6 +98,8 @@ _FACTS = _table(CoverageFact)
 _REBUILDS = _table(CoverageRebuild)
 
 logger = logging.getLogger(__name__)
+#: Tables a query reads the kept coverage from (written before such a query: see below).
+_KEPT = frozenset({_FACTS, _table(CoverageCount)})
 
 
 #: People per statement when many are rewritten (bounded memory and statement size).
@@ -349,8 +352,7 @@ def refresh_requirements(
     written = done = 0
     for start in range(lowest, highest + 1, CHUNK):
         end = start + CHUNK - 1
-        if _is_postgresql(db_session):
-            _lock_all_people(db_session)
+        lock_all_people(db_session)
         written += _rewrite(db_session, partial(between, start, end), requirement_ids)
         done += (
             db_session.scalar(
@@ -368,6 +370,11 @@ def refresh_requirements(
 def _rewrite(
     db_session: DbSession, employees: EmployeeFilter, requirement_ids: Collection[int] | None
 ) -> int:
+    # The counts kept per department (``counts``) change by what this rewrite changes.
+    from app.requirements import counts  # noqa: PLC0415 (counts reads facts: import cycle)
+
+    days = counts.counted_days(db_session)
+    before = counts.tally(db_session, days, employees, requirement_ids) if days else {}
     facts = _table(CoverageFact)
     stale = delete(facts).where(employees(facts.c.employee_id))
     if requirement_ids is not None:
@@ -380,6 +387,10 @@ def _rewrite(
         ),
         execution_options={"preserve_rowcount": True},
     )
+    if days:
+        counts.add_difference(
+            db_session, before, counts.tally(db_session, days, employees, requirement_ids)
+        )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -396,7 +407,11 @@ def _lock_people(db_session: DbSession, employee_ids: Sequence[int]) -> None:
         db_session.execute(select(func.pg_advisory_xact_lock(_LOCK_SPACE, bucket)))
 
 
-def _lock_all_people(db_session: DbSession) -> None:
+def lock_all_people(db_session: DbSession) -> None:
+    """Wait for every transaction rewriting facts, and hold them off until this one ends
+    (PostgreSQL; SQLite has one writer at a time anyway)."""
+    if not _is_postgresql(db_session):
+        return
     for bucket in range(LOCK_BUCKETS):
         db_session.execute(select(func.pg_advisory_xact_lock(_LOCK_SPACE, bucket)))
 
@@ -512,7 +527,7 @@ def _write_before_reading(state: ORMExecuteState) -> None:
     if not state.is_select or not state.session.info.get(_PENDING):
         return
     statement: Any = state.statement  # a Select here; typed as the wider Executable
-    if not any(element is _FACTS for element in visitors.iterate(statement)):
+    if not any(element in _KEPT for element in visitors.iterate(statement)):
         return
     write_now(state.session)
 
@@ -686,6 +701,8 @@ def run_rebuild(
         )
         db_session.commit()
         raise
+    if rebuild.requirement_id is None:
+        _recount(db_session)
     finished = db_session.execute(
         _REBUILDS.update()
         .where(mine, CoverageRebuild.state == "running")
@@ -805,7 +822,16 @@ def rebuild_facts(
         db_session.execute(delete(CoverageFact).where(CoverageFact.requirement_id.not_in(ids)))
     written = refresh_requirements(db_session, ids, on_progress=on_progress, commit_each_chunk=True)
     db_session.commit()
+    if requirement_ids is None:
+        _recount(db_session)
     return written
+
+
+def _recount(db_session: DbSession) -> None:
+    """After a full rebuild (which repairs whatever drifted), count the kept day again."""
+    from app.requirements import counts  # noqa: PLC0415 (counts reads facts: import cycle)
+
+    counts.recount(db_session)
 
 
 # --- checking ---------------------------------------------------------------------------

@@ -241,3 +241,40 @@ class CoverageCheck(Model):
     @property
     def differences(self) -> int:
         return self.missing + self.extra
+
+
+class CoverageCountDay(Model):
+    """A day for which ``coverage_counts`` holds the counts, built with this due-soon window.
+    Normally one row: today's (``requirements.counts``)."""
+
+    __tablename__ = "coverage_count_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    due_soon_days: Mapped[int]
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CoverageCount(Model):
+    """How many people of a department have which status for a requirement on a day, not
+    counting exemptions (they are few and joined when read). Built once a day from
+    ``coverage_facts`` and kept by every rewrite of facts in the same transaction, so HR's
+    city page sums a few thousand rows instead of a row per person and requirement."""
+
+    __tablename__ = "coverage_counts"
+
+    day: Mapped[date] = mapped_column(
+        ForeignKey("coverage_count_days.day", ondelete="CASCADE"), primary_key=True
+    )
+    department_id: Mapped[int] = mapped_column(
+        ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True
+    )
+    requirement_id: Mapped[int] = mapped_column(
+        ForeignKey("requirements.id", ondelete="CASCADE"), primary_key=True
+    )
+    in_scope: Mapped[int] = mapped_column(default=0)
+    compliant: Mapped[int] = mapped_column(default=0)
+    due_soon: Mapped[int] = mapped_column(default=0)
+    overdue: Mapped[int] = mapped_column(default=0)
+    pending: Mapped[int] = mapped_column(default=0)
+    exempt: Mapped[int] = mapped_column(default=0)
+    covered: Mapped[int] = mapped_column(default=0)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 
-from sqlalchemy import ColumnElement, FromClause, Select, and_, case, or_, select
+from sqlalchemy import ColumnElement, FromClause, Select, Subquery, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.core.types import DbSession
@@ -29,7 +29,18 @@ from app.requirements.models import CoverageFact, Exemption, Requirement
 from app.staff.models import Department, Employee
 from app.staff.services import subtree_ids
 
-__all__ = ["FOREVER", "PersonStatus", "Status", "live_status_query", "people", "status_query"]
+__all__ = [
+    "FOREVER",
+    "MEASURES",
+    "PersonStatus",
+    "Status",
+    "exempt_pairs",
+    "live_status_query",
+    "measures",
+    "statuses_of",
+    "people",
+    "status_query",
+]
 
 
 def never_expires(value: date) -> bool:
@@ -67,7 +78,7 @@ def status_query(
         filters.append(facts.c.employee_id == employee_id)
     if requirement_id is not None:
         filters.append(facts.c.requirement_id == requirement_id)
-    return _statuses(facts, today, due_soon_days, filters)
+    return statuses_of(facts, today, due_soon_days, filters)
 
 
 def live_status_query(
@@ -88,7 +99,7 @@ def live_status_query(
         employees=employees,
         requirement_ids=None if requirement_id is None else [requirement_id],
     ).subquery("live_facts")
-    return _statuses(facts, today, due_soon_days, [])
+    return statuses_of(facts, today, due_soon_days, [])
 
 
 def _is(employee_id: int, column: ColumnElement[int]) -> ColumnElement[bool]:
@@ -99,12 +110,9 @@ def _in_subtrees(roots: list[Department], column: ColumnElement[int]) -> ColumnE
     return column.in_(select(Employee.id).where(Employee.department_id.in_(subtree_ids(roots))))
 
 
-def _statuses(
-    facts: FromClause, today: date, due_soon_days: int, filters: list[ColumnElement[bool]]
-) -> Select[int, int, int, str, date, date, int]:
-    """Each fact's status on ``today``: only dates are compared."""
-    soon = today + timedelta(days=due_soon_days)
-    exempt = (
+def exempt_pairs(today: date) -> Subquery:
+    """(employee_id, requirement_id) of the exemptions running on ``today``."""
+    return (
         select(Exemption.employee_id, Exemption.requirement_id)
         .where(
             Exemption.starts_on <= today,
@@ -113,33 +121,68 @@ def _statuses(
         .distinct()
         .subquery("exempt")
     )
+
+
+def statuses_of(
+    facts: FromClause,
+    today: date,
+    due_soon_days: int,
+    filters: list[ColumnElement[bool]],
+    *,
+    exemptions: bool = True,
+) -> Select[int, int, int, str, date, date, int]:
+    """Each fact's status on ``today``: only dates are compared. Without ``exemptions``, the
+    status a person would have without them (what ``coverage_counts`` keeps)."""
+    soon = today + timedelta(days=due_soon_days)
     covered = and_(facts.c.valid_until.is_not(None), facts.c.valid_until >= today)
-    status = case(
-        (exempt.c.employee_id.is_not(None), Status.EXEMPT.value),
+    whens: list[tuple[ColumnElement[bool], str]] = [
         (facts.c.due_on < today, Status.OVERDUE.value),
         (facts.c.due_on <= soon, Status.DUE_SOON.value),
         (covered, Status.COMPLIANT.value),
-        else_=Status.PENDING.value,
-    )
-    return (
-        select(
-            facts.c.employee_id,
-            facts.c.department_id,
-            facts.c.requirement_id,
-            status.label("status"),
-            facts.c.due_on.label("due_date"),
-            facts.c.valid_until.label("valid_until"),
-            case((and_(covered, exempt.c.employee_id.is_(None)), 1), else_=0).label("covered"),
-        )
-        .select_from(facts)
-        .outerjoin(
+    ]
+    counts_as_covered: ColumnElement[bool] = covered
+    exempt = exempt_pairs(today)
+    if exemptions:
+        whens.insert(0, (exempt.c.employee_id.is_not(None), Status.EXEMPT.value))
+        counts_as_covered = and_(covered, exempt.c.employee_id.is_(None))
+    query = select(
+        facts.c.employee_id,
+        facts.c.department_id,
+        facts.c.requirement_id,
+        case(*whens, else_=Status.PENDING.value).label("status"),
+        facts.c.due_on.label("due_date"),
+        facts.c.valid_until.label("valid_until"),
+        case((counts_as_covered, 1), else_=0).label("covered"),
+    ).select_from(facts)
+    if exemptions:
+        query = query.outerjoin(
             exempt,
             and_(
                 exempt.c.employee_id == facts.c.employee_id,
                 exempt.c.requirement_id == facts.c.requirement_id,
             ),
         )
-        .where(or_(facts.c.exit_date.is_(None), facts.c.exit_date >= today), *filters)
+    return query.where(or_(facts.c.exit_date.is_(None), facts.c.exit_date >= today), *filters)
+
+
+#: The counts of a coverage row per department and requirement, in this order.
+MEASURES = ("in_scope", "compliant", "due_soon", "overdue", "pending", "exempt", "covered")
+
+
+def measures(rows: FromClause) -> tuple[ColumnElement[int], ...]:
+    """The MEASURES as sums over status rows (for a GROUP BY); exempt people are not in scope."""
+
+    def count(status: Status) -> ColumnElement[int]:
+        return func.sum(case((rows.c.status == status.value, 1), else_=0))
+
+    return (
+        func.sum(case((rows.c.status != Status.EXEMPT.value, 1), else_=0)),
+        count(Status.COMPLIANT),
+        count(Status.DUE_SOON),
+        count(Status.OVERDUE),
+        count(Status.PENDING),
+        count(Status.EXEMPT),
+        func.sum(rows.c.covered),
     )
 
 

@@ -18,7 +18,7 @@ from app.courses.models import Completion, EnrolmentStatus
 from app.courses.services import attendance
 from app.courses.services import enrolment as enrolments
 from app.extensions import db as _db
-from app.requirements import facts
+from app.requirements import counts, facts
 from app.requirements.models import (
     AudienceKind,
     AudienceRule,
@@ -27,8 +27,8 @@ from app.requirements.models import (
     Requirement,
 )
 from app.requirements.services import RequirementData, add_exemption, save_requirement
-from app.requirements.status import status_query
-from app.staff.models import Employee
+from app.requirements.status import measures, status_query
+from app.staff.models import Department, Employee
 from app.staff.services import move_department
 from tests.imports.conftest import Importer, csv_bytes
 
@@ -48,6 +48,26 @@ def assert_table_matches() -> None:
     assert found.total == 0, found.examples
     kept = _db.session.scalar(select(func.count()).select_from(CoverageFact))
     assert kept, "the table is empty: nothing was compared"
+    assert_counts_match()
+
+
+def assert_counts_match() -> None:
+    """The counts kept per department equal counting the facts, and what reports read from
+    them (with the day's exemptions) equals counting every person's status."""
+    assert counts.is_built(_db.session, TODAY, 30)
+    found, examples = counts.differences(_db.session)
+    assert found == 0, examples
+    for roots in (None, [_db.session.scalars(select(Department)).first()]):
+        read = counts.per_department(_db.session, today=TODAY, due_soon_days=30, roots=roots)
+        rows = status_query(today=TODAY, due_soon_days=30, roots=roots).subquery()
+        counted = select(rows.c.department_id, rows.c.requirement_id, *measures(rows)).group_by(
+            rows.c.department_id, rows.c.requirement_id
+        )
+        assert _numbers(select(read)) == _numbers(counted)
+
+
+def _numbers(query) -> set[tuple[int, ...]]:
+    return {tuple(int(n or 0) for n in row) for row in _db.session.execute(query)}
 
 
 @pytest.fixture
@@ -73,6 +93,7 @@ def city(db, make):
     ]
     db.session.add_all([everyone, educators])
     db.session.commit()
+    counts.build(db.session, day=TODAY, due_soon_days=30)
     people = {
         "anna": make.employee(kita, position="Erzieherin", entry_date=date(2019, 1, 1)),
         "ben": make.employee(office, position="Sachbearbeiter", entry_date=date(2020, 5, 1)),

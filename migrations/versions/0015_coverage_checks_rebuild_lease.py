@@ -1,7 +1,7 @@
 """Coverage checks; a lease for coverage rebuilds
 
 Revision ID: 023592a9b7cc
-Revises: 160fe5048f6f
+Revises: 5b2d7e9c4a13
 Create Date: 2026-12-03 16:18:29.409529
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '023592a9b7cc'
-down_revision = '160fe5048f6f'
+down_revision = '5b2d7e9c4a13'
 branch_labels = None
 depends_on = None
 
