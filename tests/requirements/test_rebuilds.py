@@ -15,6 +15,7 @@ from app.requirements import facts
 from app.requirements.models import AudienceKind, AudienceRule, CoverageRebuild, Requirement
 from app.requirements.tasks import rebuild_coverage
 from app.staff.models import Department
+from tests.conftest import csrf_token
 from tests.courses.concurrent import run_at_once
 from tests.requirements.test_facts import assert_table_matches, city, status_of  # noqa: F401
 
@@ -164,3 +165,39 @@ def test_the_sweep_and_the_checks_are_scheduled(app):
     assert set(kinds) == {"sample", "full"}
     assert str(kinds["sample"]["schedule"].hour) == "{3}"
     assert kinds["full"]["schedule"].day_of_week == {0}
+
+
+def test_hr_saving_the_form_starts_the_rebuild_after_the_request(
+    large_city, app, client, login, hr, monkeypatch, celery_worker
+):
+    monkeypatch.setitem(app.config, "COVERAGE_REBUILD_ON_COMMIT", True)
+    requirement_id, course_id = large_city["everyone"].id, large_city["course"].id
+    login("hr@stadt.example")
+    path = f"/requirements/{requirement_id}"
+    response = client.post(
+        path,
+        data={
+            "csrf_token": csrf_token(client, path),
+            "name": "Basis",
+            "courses": [str(course_id)],
+            "include_departments": "FB-32",
+            "first_due_date": "2026-03-01",
+            "grace_days": "90",
+            "renewal_months": "24",
+            "renewal_window_days": "60",
+            "active": "y",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    deadline = time.monotonic() + 30
+    state = None
+    while time.monotonic() < deadline:
+        _db.session.expire_all()
+        state = _db.session.scalar(select(CoverageRebuild.state))
+        _db.session.commit()
+        if state == "done":
+            break
+        time.sleep(0.1)
+    assert state == "done"
+    assert status_of(large_city["anna"].id, requirement_id) is None
+    assert_table_matches()
