@@ -25,8 +25,7 @@ def register_cli(app: Flask) -> None:
     @click.option("-o", "--output", type=click.File("wb"), default="-")
     def coverage_report(department: str | None, file_format: str, output) -> None:
         """Write the coverage report of the city or a subtree (CSV, XLSX or PDF) for scripts."""
-        from datetime import date
-
+        from app.core.clock import local_today
         from app.reports.background import export_content
         from app.reports.services import scope_of
         from app.staff.services import find_department
@@ -43,7 +42,7 @@ def register_cli(app: Flask) -> None:
             roots=roots,
             rows_for=rows_for,
             file_format=file_format,
-            today=date.today(),
+            today=local_today(),
             due_soon_days=app.config["DUE_SOON_DAYS"],
             city_name=app.config["CITY_NAME"],
         )
@@ -52,8 +51,7 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("send-due-reminders")
     def send_due_reminders() -> None:
         """Queue due reminders, escalations and digests, deliver the outbox once (cron users)."""
-        from datetime import date
-
+        from app.core.clock import local_today
         from app.notifications.delivery import deliver_pending
         from app.notifications.scans import queue_session_reminders
         from app.notifications.tasks import queue_all_requirement_messages
@@ -61,7 +59,7 @@ def register_cli(app: Flask) -> None:
         queued = queue_session_reminders(
             db.session, days_before=app.config["SESSION_REMINDER_DAYS"]
         )
-        queued += queue_all_requirement_messages(date.today())
+        queued += queue_all_requirement_messages(local_today())
         db.session.commit()
         report = deliver_pending(db.session)
         click.echo(

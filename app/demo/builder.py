@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from app.core.types import BERLIN, DbSession
+from app.core.clock import local_today
+from app.core.types import DbSession
 from app.courses.models import Course
 from app.demo.catalogue import add_catalogue
 from app.demo.history import add_history
@@ -40,7 +41,7 @@ def seed_demo_city(
     db_session: DbSession, *, seed: int = 2026, today: date | None = None
 ) -> DemoSummary:
     """Add the demo city (tree, staff, courses, sessions, history, logins) and flush; no commit."""
-    today = today or datetime.now(BERLIN).date()
+    today = today or local_today()
     rng = random.Random(seed)
     departments = add_departments(db_session)
     people = add_staff(db_session, rng, today, departments)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import getpass
 import sys
-from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn
@@ -15,6 +14,7 @@ from flask import Flask, current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
+from app.core.clock import local_today
 from app.extensions import db
 from app.imports import services
 from app.imports.columns import column, columns_of, parse_mapping_options
@@ -83,7 +83,7 @@ def _run(
     run_id = run.id
     db.session.commit()
     with _bar(_("Checking")) as progress:
-        services.check(db.session, run_id, today=date.today(), on_progress=progress)
+        services.check(db.session, run_id, today=local_today(), on_progress=progress)
     run = db.session.get_one(ImportRun, run_id)
     _print_report(run)
     if run.status != ImportStatus.READY:
@@ -96,7 +96,7 @@ def _run(
     services.confirm(db.session, run, None)
     db.session.commit()
     with _bar(_("Importing")) as progress:
-        applied = services.apply(db.session, run_id, today=date.today(), on_progress=progress)
+        applied = services.apply(db.session, run_id, today=local_today(), on_progress=progress)
     if applied is None:  # the data changed between check and apply
         _print_report(db.session.get_one(ImportRun, run_id))
         _fail(_("Nothing was imported; please run the command again."))

@@ -6,6 +6,9 @@ only when shown, so a report reads in the language of whoever looks at it.
 
 from __future__ import annotations
 
+from datetime import date
+
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
 MESSAGES = {
@@ -52,7 +55,19 @@ MESSAGES = {
     "head_without_login": _l(
         "The head %(value)s has no login; create one under Users to give them the report."
     ),
+    "no_entry_date_new": _l(
+        "No entry date: counts as on staff since the first import that brought them "
+        "(for this person: the day this file is imported). Deadlines counted from entry start "
+        "then."
+    ),
+    "no_entry_date": _l(
+        "No entry date: counts as on staff since the first import that brought them "
+        "(for this person: %(date)s). Deadlines counted from entry start then."
+    ),
 }
+
+#: Parameters stored as ISO dates and shown as dates of the reader's language.
+DATE_PARAMS = ("date",)
 
 
 def describe(code: str, params: dict | None = None) -> str:
@@ -60,4 +75,12 @@ def describe(code: str, params: dict | None = None) -> str:
     message = MESSAGES.get(code)
     if message is None:
         return code
-    return str(message) % (params or {}) if params else str(message)
+    if not params:
+        return str(message)
+    shown = {
+        name: format_date(date.fromisoformat(value), "medium")
+        if name in DATE_PARAMS and isinstance(value, str)
+        else value
+        for name, value in params.items()
+    }
+    return str(message) % shown

@@ -258,6 +258,7 @@ def summarise(db_session: DbSession, plan: Plan) -> dict[str, object]:
         "problem_count": plan.problem_count,
         "problems": [p.as_dict() for p in plan.problems],
         "warnings": [p.as_dict() for p in plan.warnings],
+        "warning_count": plan.warning_count,
         "active_before": plan.active_before,
         "counts": {
             "new": len(plan.new),

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from celery import shared_task
 
+from app.core.clock import local_today
 from app.extensions import db
 from app.imports import services
 
@@ -13,10 +12,10 @@ from app.imports import services
 @shared_task(name="imports.check")
 def check_import(run_id: int) -> None:
     """Check an uploaded file and store its preview."""
-    services.check(db.session, run_id, today=date.today())
+    services.check(db.session, run_id, today=local_today())
 
 
 @shared_task(name="imports.apply")
 def apply_import(run_id: int) -> None:
     """Apply a confirmed import in one transaction."""
-    services.apply(db.session, run_id, today=date.today())
+    services.apply(db.session, run_id, today=local_today())

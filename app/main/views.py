@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import (
     abort,
@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 
 from app.core import services
 from app.core.background import commit_and_start
+from app.core.clock import local_today
 from app.core.forms import ActionOnlyForm
 from app.core.roles import Role, roles_required
 from app.core.types import utcnow
@@ -62,7 +63,7 @@ def home():
         my_requirements(
             db.session,
             employee,
-            today=date.today(),
+            today=local_today(),
             due_soon_days=current_app.config["DUE_SOON_DAYS"],
         )
         if employee

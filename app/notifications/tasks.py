@@ -7,6 +7,7 @@ from datetime import date
 from celery import shared_task
 from flask import current_app
 
+from app.core.clock import local_today
 from app.extensions import db
 from app.notifications.delivery import deliver_pending
 from app.notifications.scans import (
@@ -37,7 +38,7 @@ def scan_session_reminders() -> int:
 @shared_task(name="notifications.scan_requirement_reminders")
 def scan_requirement_reminders() -> int:
     """Queue due-soon/overdue reminders, escalations and head digests, then deliver them."""
-    queued = queue_all_requirement_messages(date.today())
+    queued = queue_all_requirement_messages(local_today())
     db.session.commit()
     deliver_pending(db.session)
     return queued

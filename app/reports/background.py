@@ -121,10 +121,17 @@ def export_content(
         with_total=department is None,
     )
     if file_format == "xlsx":
-        content = exports.people_xlsx(rows, coverage, scope_name=scope_name, today=today)
+        content = exports.people_xlsx(
+            rows, coverage, scope_name=scope_name, today=today, due_soon_days=due_soon_days
+        )
     else:
         content = exports.coverage_pdf(
-            coverage, rows, scope_name=scope_name, city_name=city_name, today=today
+            coverage,
+            rows,
+            scope_name=scope_name,
+            city_name=city_name,
+            today=today,
+            due_soon_days=due_soon_days,
         )
     return ExportFile(export_filename(department, file_format, today), content)
 

@@ -34,6 +34,16 @@ def status_labels() -> dict[str, str]:
     }
 
 
+def coverage_note(due_soon_days: int) -> str:
+    """What coverage counts and what "of which on time" adds: said on the page and in files."""
+    return _(
+        "Coverage counts everyone holding a valid completion, also when it is due soon "
+        "(within %(days)s days). Of which on time: the share whose valid completion is not "
+        "due soon.",
+        days=due_soon_days,
+    )
+
+
 def status_label(status: str) -> str:
     return status_labels()[status]
 
@@ -96,6 +106,7 @@ def people_xlsx(
     *,
     scope_name: str,
     today: date,
+    due_soon_days: int,
 ) -> bytes:
     """An Excel workbook: coverage per department and requirement, then everyone's status.
 
@@ -119,7 +130,7 @@ def people_xlsx(
 
     summary = workbook.create_sheet(_("Coverage"))
     summary.append([_("Coverage report"), safe_cell(scope_name), _("as of"), today])
-    summary.append([])
+    summary.append([coverage_note(due_soon_days)])
     heading(
         summary,
         [
@@ -132,6 +143,7 @@ def people_xlsx(
             _("not yet due"),
             _("exempt"),
             _("Coverage") + " %",
+            _("of which on time") + " %",
         ],
     )
     for row in coverage_rows:
@@ -146,6 +158,7 @@ def people_xlsx(
                 row.pending,
                 row.exempt,
                 row.coverage_percent,
+                row.on_time_percent,
             ]
         )
     people_sheet = workbook.create_sheet(_("People"))
@@ -208,6 +221,7 @@ def coverage_pdf(
     scope_name: str,
     city_name: str,
     today: date,
+    due_soon_days: int,
 ) -> bytes:
     """A report a head can forward: coverage per department and requirement, then the people
     overdue or due soon. DejaVu Sans carries every name (Çelik, Kovačević, Yılmaz)."""
@@ -228,6 +242,7 @@ def coverage_pdf(
     pdf.cell(
         0, 6, f"{city_name} · {_('as of')} {format_date(today)}", new_x="LMARGIN", new_y="NEXT"
     )
+    pdf.multi_cell(0, 5, coverage_note(due_soon_days), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     heading = FontFace(emphasis="BOLD", fill_color=(230, 236, 244))
     labels = status_labels()
@@ -239,8 +254,8 @@ def coverage_pdf(
         pdf.cell(0, 8, name, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("DejaVu", "", 9)
         with pdf.table(
-            col_widths=(77, 30, 25, 25, 25, 35, 25, 35),
-            text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
+            col_widths=(58, 35, 20, 22, 22, 28, 20, 33, 39),
+            text_align=("LEFT", *("RIGHT",) * 8),
             headings_style=heading,
         ) as table:
             table.row(
@@ -253,10 +268,10 @@ def coverage_pdf(
                     labels["pending"],
                     labels["exempt"],
                     _("Coverage"),
+                    _("of which on time"),
                 ]
             )
             for row in rows:
-                percent = row.coverage_percent
                 table.row(
                     [
                         row.department.name if row.department else _("Total"),
@@ -266,7 +281,8 @@ def coverage_pdf(
                         str(row.overdue),
                         str(row.pending),
                         str(row.exempt),
-                        "–" if percent is None else f"{format_decimal(percent)} %",
+                        _pdf_percent(row.coverage_percent),
+                        _pdf_percent(row.on_time_percent),
                     ]
                 )
         pdf.ln(4)
@@ -297,3 +313,7 @@ def coverage_pdf(
         pdf.ln(2)
         pdf.cell(0, 6, ngettext("… and %(num)d more.", "… and %(num)d more.", more))
     return bytes(pdf.output())
+
+
+def _pdf_percent(percent: float | None) -> str:
+    return "–" if percent is None else f"{format_decimal(percent)} %"

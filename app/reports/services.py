@@ -34,7 +34,20 @@ class CoverageRow:
 
     @property
     def coverage_percent(self) -> float | None:
+        """Coverage: those holding a valid completion, also when it is due soon."""
         return percent_covered(self.covered, self.in_scope)
+
+    @property
+    def on_time(self) -> int:
+        """ "Fristgerecht": holding a valid completion that is not due soon. That is exactly
+        the status compliant (counted in the same aggregate query): a held completion is valid
+        until at least its due date, so it is due soon or compliant; exempt people are neither
+        here nor in the denominator, as for coverage."""
+        return self.compliant
+
+    @property
+    def on_time_percent(self) -> float | None:
+        return percent_covered(self.on_time, self.in_scope)
 
 
 def coverage(

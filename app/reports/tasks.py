@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from celery import shared_task
 from flask import current_app
 
+from app.core.clock import local_today
 from app.extensions import db
 from app.reports.services import take_snapshot
 
@@ -15,7 +14,7 @@ from app.reports.services import take_snapshot
 def take_coverage_snapshot() -> int:
     """Store this month's coverage for the trend chart (safe to run twice a day)."""
     stored = take_snapshot(
-        db.session, today=date.today(), due_soon_days=current_app.config["DUE_SOON_DAYS"]
+        db.session, today=local_today(), due_soon_days=current_app.config["DUE_SOON_DAYS"]
     )
     db.session.commit()
     return stored
@@ -29,6 +28,6 @@ def build_export(report_id: int) -> None:
     background.build_export(
         db.session,
         report_id,
-        today=date.today(),
+        today=local_today(),
         due_soon_days=current_app.config["DUE_SOON_DAYS"],
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Response,
     abort,
@@ -19,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.core.background import commit_and_start
+from app.core.clock import local_today
 from app.core.roles import Role, roles_required
 from app.extensions import db
 from app.reports import background, bp, exports, services
@@ -47,7 +46,7 @@ def coverage():
         db.session,
         departments=rows_for,
         scope_roots=roots,
-        today=date.today(),
+        today=local_today(),
         due_soon_days=current_app.config["DUE_SOON_DAYS"],
         # A chosen department's own row is the total of its scope.
         with_total=department is None,
@@ -68,7 +67,8 @@ def coverage():
         charts={rid: trend_chart(points) for rid, points in trends.items()},
         bars={r.id: coverage_bars(rows) for r, rows in by_requirement.items()},
         trend_of=trend_of,
-        today=date.today(),
+        today=local_today(),
+        coverage_note=exports.coverage_note(current_app.config["DUE_SOON_DAYS"]),
         rebuild=current_rebuild(db.session),
     )
 
@@ -85,7 +85,7 @@ def people():
     listed = requirement_status.people(
         db.session,
         roots=roots,
-        today=date.today(),
+        today=local_today(),
         due_soon_days=current_app.config["DUE_SOON_DAYS"],
         statuses=statuses,
         requirement_id=requirement_id,
@@ -109,7 +109,7 @@ def people_csv():
     later = _in_background("csv", department, roots)
     if later is not None:
         return later
-    today = date.today()
+    today = local_today()
     rows = requirement_status.people(
         db.session,
         roots=roots,
@@ -151,7 +151,7 @@ def _file(file_format: str, *, background_above: int | None) -> ResponseReturnVa
         roots=roots,
         rows_for=rows_for,
         file_format=file_format,
-        today=date.today(),
+        today=local_today(),
         due_soon_days=current_app.config["DUE_SOON_DAYS"],
         city_name=current_app.config["CITY_NAME"],
     )

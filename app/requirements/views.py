@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from types import SimpleNamespace
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -10,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.core.clock import local_today
 from app.core.forms import ActionOnlyForm, attach_errors
 from app.core.roles import Role, roles_required
 from app.courses.models import Course
@@ -31,7 +31,7 @@ def mine():
     items = services.my_requirements(
         db.session,
         current_user.employee,
-        today=date.today(),
+        today=local_today(),
         due_soon_days=current_app.config["DUE_SOON_DAYS"],
     )
     return render_template("requirements/mine.html", items=items)
@@ -90,7 +90,7 @@ def exemptions(requirement_id: int):
         exemptions=services.exemptions_of(db.session, requirement),
         form=form,
         end_form=ActionOnlyForm(),
-        today=date.today(),
+        today=local_today(),
     )
 
 
@@ -99,7 +99,7 @@ def exemptions(requirement_id: int):
 def end_exemption(exemption_id: int):
     exemption = db.session.get(Exemption, exemption_id) or abort(404)
     ActionOnlyForm().validate_on_submit() or abort(400)
-    services.end_exemption(db.session, exemption, today=date.today(), actor=current_user)
+    services.end_exemption(db.session, exemption, today=local_today(), actor=current_user)
     db.session.commit()
     flash(_("Exemption ended."), "success")
     return redirect(url_for("requirements.exemptions", requirement_id=exemption.requirement_id))

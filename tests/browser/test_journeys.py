@@ -1,6 +1,6 @@
 """Journeys through the real app in Chromium, as the people who use it would go."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
@@ -8,6 +8,7 @@ from icalendar import Calendar
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from app.core.clock import local_today
 from app.courses.models import CourseSession
 from app.requirements.models import AudienceKind, AudienceRule, Requirement
 from tests.factories import DEFAULT_PASSWORD
@@ -18,7 +19,7 @@ def overdue_employee(db, make):
     office = make.department("BA", name="Bürgeramt")
     course = make.course("IKK", title="Interkulturelle Kompetenz im Bürgerservice")
     rule = Requirement(
-        name="Bürgerservice", first_due_date=date.today() - timedelta(days=20), courses=[course]
+        name="Bürgerservice", first_due_date=local_today() - timedelta(days=20), courses=[course]
     )
     rule.audience = [AudienceRule(kind=AudienceKind.DEPARTMENT.value, department=office)]
     db.session.add(rule)
@@ -207,7 +208,7 @@ def test_hr_schedules_books_a_department_marks_attendance_and_coverage_rises(
     kita = make.department("KITA", name="Kita Buchenbusch")
     old_course = make.course("ALT", title="Alte Schulung")
     rule = Requirement(
-        name="Elternarbeit", first_due_date=date.today() - timedelta(days=5), courses=[old_course]
+        name="Elternarbeit", first_due_date=local_today() - timedelta(days=5), courses=[old_course]
     )
     rule.audience = [AudienceRule(kind=AudienceKind.DEPARTMENT.value, department=kita)]
     db.session.add(rule)
@@ -224,7 +225,7 @@ def test_hr_schedules_books_a_department_marks_attendance_and_coverage_rises(
     page.get_by_label("Gültigkeit in Monaten").fill("36")
     page.get_by_role("button", name="Speichern").click()
     page.get_by_role("link", name="Neuer Termin").click()
-    start = date.today() + timedelta(days=7)
+    start = local_today() + timedelta(days=7)
     page.get_by_label("Beginn", exact=True).fill(f"{start.isoformat()}T09:00")
     page.get_by_label("Ende", exact=True).fill(f"{start.isoformat()}T12:30")
     page.get_by_role("button", name="Speichern").click()
@@ -276,7 +277,7 @@ def test_head_sees_own_area_drills_down_and_exports_matching_numbers(page, log_i
     other = make.department("BA", name="Bürgeramt")
     course = make.course("ELT", title="Elternarbeit")
     rule = Requirement(
-        name="Basis", first_due_date=date.today() - timedelta(days=10), courses=[course]
+        name="Basis", first_due_date=local_today() - timedelta(days=10), courses=[course]
     )
     rule.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
     db.session.add(rule)
@@ -287,7 +288,7 @@ def test_head_sees_own_area_drills_down_and_exports_matching_numbers(page, log_i
         Completion(
             employee=trained,
             course=course,
-            completed_on=date.today() - timedelta(days=3),
+            completed_on=local_today() - timedelta(days=3),
             valid_until=None,
         )
     )

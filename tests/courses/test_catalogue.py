@@ -179,6 +179,8 @@ def test_validity_of_completions():
 
     assert attendance.valid_until(Course, date(2024, 2, 29)) == date(2025, 2, 27)
     assert attendance.valid_until(Course, date(2026, 1, 15)) == date(2027, 1, 14)
+    Course.validity_months = 18  # months clamp to the month's end, as in the coverage rules
+    assert attendance.valid_until(Course, date(2025, 8, 31)) == date(2027, 2, 27)
     Course.validity_months = None
     assert attendance.valid_until(Course, date(2026, 1, 15)) is None
 

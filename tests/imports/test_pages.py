@@ -224,3 +224,16 @@ def test_an_unknown_optional_column_can_be_assigned_from_the_preview(hr_client):
     post_action(hr_client, page, "confirm")
     settle(hr_client, page)
     assert db.session.scalar(select(Employee.position)) == "Erzieher"
+
+
+def test_people_without_an_entry_date_are_noted_in_the_preview_and_imported(hr_client):
+    page = upload(hr_client, csv_bytes([HEADER, *GOOD])).headers["Location"]
+
+    html = settle(hr_client, page)
+    assert "Vorschau: Es wurde noch nichts geändert." in html
+    assert html.count("Ohne Eintrittsdatum: gilt als beschäftigt seit dem ersten Import") == 2
+    assert "Zeile 2" in html and "Zeile 3" in html
+
+    post_action(hr_client, page, "confirm")
+    settle(hr_client, page)
+    assert _staff() == 2

@@ -400,3 +400,102 @@ def test_applying_twice_imports_once(importer, departments):
     assert services.apply(db.session, run.id, today=TODAY) is None
     assert services.check(db.session, run.id, today=TODAY) is None
     assert _count() == 3
+
+
+# --- people without an entry date --------------------------------------------------------------
+
+
+def _warnings(run) -> list[tuple]:
+    return [(w["line"], w["column"], w["code"], w["params"]) for w in run.report["warnings"]]
+
+
+def test_new_people_without_an_entry_date_are_noted_and_imported(importer, departments):
+    without = [*PEOPLE[1][:6], "", ""]
+    gone = ["4714", "Olaf", "Weg", "o.weg@stadt.example", "FB-32", "", "", "01.01.2026"]
+    run = importer.check("staff", csv_bytes([HEADER, PEOPLE[0], without, gone]))
+
+    assert run.status == "ready"
+    # the leaver is out of scope: nothing counts from their entry
+    assert _warnings(run) == [(3, "Eintrittsdatum", "no_entry_date_new", {})]
+    assert run.report["warning_count"] == 1
+    importer.apply(run)
+    assert _people()["4712"].entry_date is None
+    assert _people()["4712"].on_staff_since is not None
+
+
+def test_a_file_without_an_entry_date_column_notes_everyone_new(importer, departments):
+    header = ["Personalnummer", "Vorname", "Nachname", "Organisationseinheit"]
+    rows = [[p[0], p[1], p[2], p[4]] for p in PEOPLE]
+    run = importer.check("staff", csv_bytes([header, *rows]))
+
+    assert run.status == "ready"
+    assert [(line, column, code) for line, column, code, _ in _warnings(run)] == [
+        (2, None, "no_entry_date_new"),
+        (3, None, "no_entry_date_new"),
+        (4, None, "no_entry_date_new"),
+    ]
+
+
+def test_people_whose_entry_date_stays_empty_are_noted_with_their_first_day(
+    importer, departments, make
+):
+    make.employee(
+        departments["FB-51"],
+        personnel_number="4711",
+        first_name="Jürgen",
+        last_name="Groß",
+        entry_date=None,
+        on_staff_since=date(2025, 3, 1),
+    )
+    make.employee(
+        departments["FB-51"],
+        personnel_number="4712",
+        first_name="Ayşe",
+        last_name="Çelik",
+        entry_date=date(2021, 8, 15),
+        on_staff_since=date(2025, 3, 1),
+    )
+    make.employee(
+        departments["FB-32"],
+        personnel_number="4713",
+        first_name="Marija",
+        last_name="Kovačević",
+        entry_date=None,
+        on_staff_since=date(2025, 3, 1),
+    )
+    header = ["Personalnummer", "Vorname", "Nachname", "Organisationseinheit", "Eintrittsdatum"]
+    rows = [
+        ["4711", "Jürgen", "Groß", "FB-51", ""],  # empty, stays empty
+        ["4712", "Ayşe", "Çelik", "FB-51", ""],  # emptied by the file
+        ["4713", "Marija", "Kovačević", "FB-32", "02.01.2024"],  # filled in by the file
+    ]
+    run = importer.check("staff", csv_bytes([header, *rows]))
+
+    assert run.status == "ready"
+    assert _warnings(run) == [
+        (2, "Eintrittsdatum", "no_entry_date", {"date": "2025-03-01"}),
+        (3, "Eintrittsdatum", "no_entry_date", {"date": "2025-03-01"}),
+    ]
+    # a file without the column leaves entry dates as they are: the one still missing is noted
+    importer.apply(run)
+    header = ["Personalnummer", "Vorname", "Nachname", "Organisationseinheit"]
+    run = importer.check("staff", csv_bytes([header, *[row[:4] for row in rows]]))
+    assert [(line, code) for line, _, code, _ in _warnings(run)] == [
+        (2, "no_entry_date"),
+        (3, "no_entry_date"),
+    ]
+
+
+def test_the_note_on_a_missing_entry_date_reads_in_german(app):
+    from flask_babel import force_locale
+
+    from app.imports.messages import describe
+
+    with app.test_request_context(), force_locale("de"):
+        assert describe("no_entry_date", {"date": "2025-03-01"}) == (
+            "Ohne Eintrittsdatum: gilt als beschäftigt seit dem ersten Import, der die Person "
+            "gebracht hat (für diese Person: 01.03.2025). Fristen ab Eintritt beginnen dann."
+        )
+        assert describe("no_entry_date_new").startswith(
+            "Ohne Eintrittsdatum: gilt als beschäftigt seit dem ersten Import"
+        )

@@ -114,11 +114,16 @@ def test_xlsx_has_the_coverage_and_everyone_with_real_dates(db, listed, city):
         today=TODAY,
         due_soon_days=DUE_SOON_DAYS,
     )
-    content = exports.people_xlsx(listed, rows, scope_name="gesamte Stadt", today=TODAY)
+    content = exports.people_xlsx(
+        listed, rows, scope_name="gesamte Stadt", today=TODAY, due_soon_days=DUE_SOON_DAYS
+    )
     workbook = load_workbook(io.BytesIO(content))
     assert workbook.sheetnames == ["Schulungsquote", "Personen"]
     summary = [list(r) for r in workbook["Schulungsquote"].iter_rows(values_only=True)]
     assert summary[0][:4] == ["Schulungsquote", "gesamte Stadt", "Stand", datetime(2026, 6, 15)]
+    assert summary[1][0].startswith(
+        "Die Schulungsquote zählt alle mit gültigem Nachweis, auch wenn er bald fällig ist"
+    )
     assert summary[2] == [
         "Pflichtschulung",
         "Organisationseinheit",
@@ -129,15 +134,17 @@ def test_xlsx_has_the_coverage_and_everyone_with_real_dates(db, listed, city):
         "noch nicht fällig",
         "befreit",
         "Schulungsquote %",
+        "davon fristgerecht %",
     ]
+    # Herbst is due soon: covered, but not on time
     assert summary[3:] == [
-        ["Basis", "Gesamt", 5, 1, 1, 3, 0, 1, 40],
-        ["Basis", "Dezernat I", 3, 1, 1, 1, 0, 1, 66.7],
-        ["Basis", "Dezernat II", 2, 0, 0, 2, 0, 0, 0],
-        ["Datenschutz", "Gesamt", 1, 1, 0, 0, 0, 0, 100],
-        ["Datenschutz", "Dezernat I", 1, 1, 0, 0, 0, 0, 100],
-        ["Erste Hilfe", "Gesamt", 2, 0, 0, 0, 2, 0, 0],
-        ["Erste Hilfe", "Dezernat II", 2, 0, 0, 0, 2, 0, 0],
+        ["Basis", "Gesamt", 5, 1, 1, 3, 0, 1, 40, 20],
+        ["Basis", "Dezernat I", 3, 1, 1, 1, 0, 1, 66.7, 33.3],
+        ["Basis", "Dezernat II", 2, 0, 0, 2, 0, 0, 0, 0],
+        ["Datenschutz", "Gesamt", 1, 1, 0, 0, 0, 0, 100, 100],
+        ["Datenschutz", "Dezernat I", 1, 1, 0, 0, 0, 0, 100, 100],
+        ["Erste Hilfe", "Gesamt", 2, 0, 0, 0, 2, 0, 0, 0],
+        ["Erste Hilfe", "Dezernat II", 2, 0, 0, 0, 2, 0, 0, 0],
     ]
     sheet = workbook["Personen"]
     people_rows = [list(r) for r in sheet.iter_rows(values_only=True)]
@@ -176,7 +183,12 @@ def test_pdf_opens_with_the_coverage_and_the_people_to_act(db, listed, city):
     )
     to_act = [p for p in listed if p.status in ("overdue", "due_soon")]
     content = exports.coverage_pdf(
-        rows, to_act, scope_name="Dezernat I", city_name="Stadt Neu-Isenburg", today=TODAY
+        rows,
+        to_act,
+        scope_name="Dezernat I",
+        city_name="Stadt Neu-Isenburg",
+        today=TODAY,
+        due_soon_days=DUE_SOON_DAYS,
     )
     assert content.startswith(b"%PDF")
     text, metadata = pdf_text(content)
@@ -185,6 +197,8 @@ def test_pdf_opens_with_the_coverage_and_the_people_to_act(db, listed, city):
     assert "Schulungsquote: Dezernat I" in text
     assert "Stadt Neu-Isenburg · Stand 15.06.2026" in text
     assert "66,7 %" in text and "50 %" in text  # Dezernat I, Amt für Bildung
+    assert "davon fristgerecht" in text and "33,3 %" in text  # Herbst is due soon
+    assert "auch wenn er bald fällig ist (innerhalb von 30 Tagen)" in " ".join(text.split())
     assert "Überfällig oder bald fällig" in text
     assert "Winter, Wim" in text and "Herbst, Hanna" in text and "25.06.2026" in text
     assert "Sommer" not in text and "weitere" not in text
@@ -195,14 +209,18 @@ def test_pdf_shows_no_percentage_where_nobody_is_in_scope(db, city):
 
     nobody = CoverageRow(city.b, city.first_aid, 0, 0, 0, 0, 0, 1, 0)
     text, _metadata = pdf_text(
-        exports.coverage_pdf([nobody], [], scope_name="Dezernat II", city_name="X", today=TODAY)
+        exports.coverage_pdf(
+            [nobody], [], scope_name="Dezernat II", city_name="X", today=TODAY, due_soon_days=30
+        )
     )
     assert "–" in text and "%" not in text
 
 
 def test_pdf_names_a_limited_number_of_people(db, listed, monkeypatch):
     monkeypatch.setattr(exports, "PDF_PEOPLE_LIMIT", 2)
-    content = exports.coverage_pdf([], listed, scope_name="S", city_name="X", today=TODAY)
+    content = exports.coverage_pdf(
+        [], listed, scope_name="S", city_name="X", today=TODAY, due_soon_days=30
+    )
     text, _metadata = pdf_text(content)
     assert "… und 7 weitere Personen." in text
     assert '=HYPERLINK("http://evil"), @Ann' in text and "Frühling" not in text

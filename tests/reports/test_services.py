@@ -61,6 +61,50 @@ def test_each_department_counts_everyone_below_it_and_the_city_total_adds_the_to
     assert all(type(n) is int for line in table(rows) for n in line[2:9])
 
 
+def test_someone_due_soon_is_covered_but_not_on_time(db, city):
+    """Coverage counts a valid completion that is due soon; "fristgerecht" does not. Exempt
+    people are left out of both, as of the people in scope."""
+    rows = city_coverage(db, [city.a, city.a1, city.a2, city.b])
+    shares = [
+        (
+            r.requirement.name,
+            r.department.code if r.department else None,
+            r.in_scope,
+            r.covered,
+            r.on_time,
+            r.coverage_percent,
+            r.on_time_percent,
+        )
+        for r in rows
+    ]
+    assert shares == [
+        ("Basis", None, 4, 2, 1, 50.0, 25.0),
+        ("Basis", "A", 3, 2, 1, 66.7, 33.3),
+        ("Basis", "A1", 2, 1, 1, 50.0, 50.0),
+        # Herbst is due soon: covered, not on time; the exempt colleague counts in neither
+        ("Basis", "A2", 1, 1, 0, 100.0, 0.0),
+        ("Basis", "B", 1, 0, 0, 0.0, 0.0),
+        ("Erste Hilfe", None, 1, 0, 0, 0.0, 0.0),
+        ("Erste Hilfe", "B", 1, 0, 0, 0.0, 0.0),
+    ]
+    # the day after Herbst's completion runs out, they are overdue: neither covered nor on time
+    herbst = next(r for r in rows if r.department is city.a2)
+    assert herbst.due_soon == 1
+    later = coverage(
+        db.session,
+        departments=[city.a2],
+        scope_roots=None,
+        today=date(2026, 6, 26),
+        due_soon_days=DUE_SOON_DAYS,
+    )
+    assert [(r.covered, r.on_time, r.overdue) for r in later] == [(0, 0, 1)]
+
+
+def test_everyone_exempt_leaves_the_on_time_share_unknown_too(db, city):
+    row = CoverageRow(city.b, city.first_aid, 0, 0, 0, 0, 0, 1, 0)
+    assert (row.on_time, row.on_time_percent, row.coverage_percent) == (0, None, None)
+
+
 def test_rows_follow_the_order_of_the_departments_given(db, city):
     rows = city_coverage(db, [city.b, city.a2, city.a])
     assert [(r.requirement.name, r.department and r.department.code) for r in rows] == [

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from app.core.clock import local_today
 from app.core.roles import Role
 from app.core.types import utcnow
 from app.courses.models import Completion
@@ -23,7 +24,7 @@ def city(db, make):
     office = make.department("D2-BA", name="Bürgeramt", parent=d2)
     course = make.course("IKK", title="Interkulturelle Kompetenz", validity_months=36)
     rule = Requirement(
-        name="Basis", first_due_date=date.today() - timedelta(days=30), courses=[course]
+        name="Basis", first_due_date=local_today() - timedelta(days=30), courses=[course]
     )
     rule.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
     db.session.add(rule)
@@ -37,8 +38,8 @@ def city(db, make):
             Completion(
                 employee=person,
                 course=course,
-                completed_on=date.today() - timedelta(days=10),
-                valid_until=date.today() + timedelta(days=1000),
+                completed_on=local_today() - timedelta(days=10),
+                valid_until=local_today() + timedelta(days=1000),
             )
         )
     db.session.commit()
@@ -70,6 +71,32 @@ def test_head_sees_only_their_subtree_and_gets_403_elsewhere(client, login, make
         client.get("/reports/people.csv", query_string={"department": "D3-KITA"}).status_code == 403
     )
     assert client.get("/reports/coverage", query_string={"department": "D2-BA"}).status_code == 200
+
+
+def test_hr_and_heads_see_the_on_time_share_beside_coverage(client, db, login, make, city):
+    """Someone whose completion runs out within the due-soon days counts in coverage, not
+    in "davon fristgerecht"; the page says so."""
+    soon = make.employee(city["office"], last_name="Bald")
+    db.session.add(
+        Completion(
+            employee=soon,
+            course=city["course"],
+            completed_on=local_today() - timedelta(days=1000),
+            valid_until=local_today() + timedelta(days=5),
+        )
+    )
+    db.session.commit()
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    make.user("leitung@stadt.example", roles=(Role.EMPLOYEE, Role.HEAD), heads=(city["d2"],))
+    for email, whole_city in (("hr@stadt.example", True), ("leitung@stadt.example", False)):
+        login(email)
+        page = client.get("/reports/coverage").get_data(as_text=True)
+        assert ("Dezernat III" in page) is whole_city
+        assert "davon fristgerecht" in page
+        assert "Die Schulungsquote zählt alle mit gültigem Nachweis, auch wenn er bald" in page
+        # Bürgeramt side: 4 of 5 hold a valid completion, 3 of 5 not due soon
+        assert "80 %" in page and "60 %" in page
+        client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/")})
 
 
 def test_employee_cannot_open_reports(client, login, make, city):
@@ -175,7 +202,7 @@ def test_hr_exempts_someone(client, login, make, city, db):
             "csrf_token": csrf_token(client, path),
             "personnel_number": "777",
             "reason": "Elternzeit",
-            "starts_on": date.today().isoformat(),
+            "starts_on": local_today().isoformat(),
         },
     )
     assert response.status_code == 302
@@ -186,7 +213,7 @@ def test_hr_exempts_someone(client, login, make, city, db):
         db.session,
         departments=[city["d3"]],
         scope_roots=None,
-        today=date.today(),
+        today=local_today(),
         due_soon_days=30,
         with_total=False,
     )

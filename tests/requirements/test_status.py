@@ -218,3 +218,65 @@ def test_fixed_yearly_cycle(db, make, course):
     assert statuses(db, today=date(2027, 3, 29), requirement_id=yearly.id)[before.id][0] == (
         "overdue"
     )
+
+
+# --- the README's examples ("The rules, exactly") ------------------------------------------
+
+
+def _rule(db, course, name, **fields):
+    rule = Requirement(name=name, first_due_date=date(2020, 1, 1), courses=[course], **fields)
+    rule.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+    db.session.add(rule)
+    db.session.commit()
+    return rule
+
+
+def _held(db, rule, employee, today):
+    row = db.session.execute(
+        status_query(today=today, due_soon_days=30, requirement_id=rule.id, employee_id=employee.id)
+    ).one()
+    return row.status, row.valid_until
+
+
+def test_readme_early_renewals_chain(db, make):
+    unlimited = make.course("UNB", validity_months=None)
+    rule = _rule(db, unlimited, "Kette", renewal_months=24, renewal_window_days=90)
+    person = make.employee(entry_date=date(2015, 1, 1))
+    complete(db, person, unlimited, date(2020, 12, 28), valid_until=None)
+    assert _held(db, rule, person, date(2022, 1, 1)) == ("compliant", date(2022, 12, 27))
+    complete(db, person, unlimited, date(2022, 10, 28), valid_until=None)  # 60 days early
+    assert _held(db, rule, person, date(2023, 1, 1)) == ("compliant", date(2024, 12, 27))
+    complete(db, person, unlimited, date(2024, 11, 27), valid_until=None)  # 30 days early
+    assert _held(db, rule, person, date(2026, 11, 26)) == ("compliant", date(2026, 12, 27))
+    assert _held(db, rule, person, date(2026, 12, 2))[0] == "due_soon"
+    assert _held(db, rule, person, date(2026, 12, 27))[0] == "due_soon"
+    assert _held(db, rule, person, date(2026, 12, 28))[0] == "overdue"
+
+
+def test_readme_a_course_validity_caps_an_early_renewal(db, make):
+    """As the README says: a renewal counts no longer than its certificate."""
+    course = make.course("ZWJ", validity_months=24)
+    rule = _rule(db, course, "Gedeckelt", renewal_months=24, renewal_window_days=90)
+    person = make.employee(entry_date=date(2015, 1, 1))
+    complete(db, person, course, date(2020, 12, 28), valid_until=date(2022, 12, 27))
+    complete(db, person, course, date(2022, 10, 28), valid_until=date(2024, 10, 27))
+    assert _held(db, rule, person, date(2023, 1, 1)) == ("compliant", date(2024, 10, 27))
+
+
+def test_readme_months_clamp_to_the_month_end(db, make):
+    unlimited = make.course("UNB", validity_months=None)
+    rule = _rule(db, unlimited, "Monatsende", renewal_months=18)
+    person = make.employee(entry_date=date(2015, 1, 1))
+    complete(db, person, unlimited, date(2025, 8, 31), valid_until=None)
+    assert _held(db, rule, person, date(2026, 1, 1)) == ("compliant", date(2027, 2, 27))
+
+
+def test_readme_status_days_around_the_end_of_validity(db, make):
+    unlimited = make.course("UNB", validity_months=None)
+    rule = _rule(db, unlimited, "Tage", renewal_months=12)
+    person = make.employee(entry_date=date(2015, 1, 1))
+    complete(db, person, unlimited, date(2025, 7, 1), valid_until=None)  # until 30.06.2026
+    assert [
+        _held(db, rule, person, day)[0]
+        for day in (date(2026, 5, 30), date(2026, 5, 31), date(2026, 6, 30), date(2026, 7, 1))
+    ] == ["compliant", "due_soon", "due_soon", "overdue"]

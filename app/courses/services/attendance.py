@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 
-from dateutil.relativedelta import relativedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
 from app.auth.models import User
 from app.core.roles import Role
+from app.core.sql import months_after
 from app.core.types import BERLIN, DbSession, utcnow
 from app.courses.models import (
     SEATED_STATUSES,
@@ -84,10 +84,11 @@ def record_attendance(
 
 
 def valid_until(course: Course, completed_on: date) -> date | None:
-    """The last day a completion of ``course`` counts: validity months later, minus one day."""
+    """The last day a completion of ``course`` counts: validity months later (clamped to the
+    month's end, as in the coverage rules), minus one day."""
     if course.validity_months is None:
         return None
-    return completed_on + relativedelta(months=course.validity_months) - relativedelta(days=1)
+    return months_after(completed_on, course.validity_months) - timedelta(days=1)
 
 
 def session_day(course_session: CourseSession) -> date:

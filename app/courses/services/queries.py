@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from app.core.clock import local_today
 from app.core.types import BERLIN, DbSession, utcnow
 from app.courses.models import (
     ACTIVE_STATUSES,
@@ -62,7 +63,7 @@ def employee_overview(db_session: DbSession, employee: Employee) -> EmployeeOver
 
 def city_figures(db_session: DbSession, *, today: date | None = None) -> CityFigures:
     """Headline numbers for HR's start page, each one COUNT in SQL."""
-    today = today or date.today()
+    today = today or local_today()
     valid = (Completion.valid_until.is_(None)) | (Completion.valid_until >= today)
     return CityFigures(
         employees=db_session.execute(
@@ -194,7 +195,7 @@ def booking_candidates(
 ) -> list[Employee]:
     """Active staff of the given subtrees not yet on this session; with ``untrained_only``,
     only those without a valid completion of the course and not booked on another of its dates."""
-    today = today or date.today()
+    today = today or local_today()
     query = (
         select(Employee)
         .join(Employee.department)

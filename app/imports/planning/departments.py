@@ -129,13 +129,13 @@ class DepartmentPlanner(Planner):
         ).first()
         header = self.plan.match.headers.get("head")
         if found is None:
-            self.plan.warnings.append(
+            self.plan.add_warning(
                 Problem(
                     "head_unknown", line=line, column=header, params={"value": personnel_number}
                 )
             )
         elif found.user_id is None:
-            self.plan.warnings.append(
+            self.plan.add_warning(
                 Problem(
                     "head_without_login",
                     line=line,

@@ -87,7 +87,9 @@ class Plan:
     rows: int = 0
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
+    #: Notes on rows that are imported all the same (kept like problems, up to PROBLEMS_KEPT).
     warnings: list[Problem] = field(default_factory=list)
+    warning_count: int = 0
     #: Rows to insert, with the columns of the kind's table ({column: value}).
     new: list[dict[str, Value]] = field(default_factory=list)
     updated: list[Change] = field(default_factory=list)
@@ -109,6 +111,11 @@ class Plan:
         self.problem_count += 1
         if len(self.problems) < PROBLEMS_KEPT:
             self.problems.append(problem)
+
+    def add_warning(self, warning: Problem) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < PROBLEMS_KEPT:
+            self.warnings.append(warning)
 
     def fingerprint(self) -> str:
         """A hash of the changes: the preview and the confirmed import must agree."""

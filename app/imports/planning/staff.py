@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.core.types import DbSession
 from app.imports.planning.cells import Row
-from app.imports.planning.plan import Change, Plan, Planner, Value
+from app.imports.planning.plan import Change, Plan, Planner, Problem, Value
 from app.staff.models import Department, Employee
 
 #: The fields compared with the database (the personnel number is the key).
@@ -44,6 +44,7 @@ class StaffPlanner(Planner):
                     Employee.position,
                     Employee.entry_date,
                     Employee.exit_date,
+                    Employee.on_staff_since,
                     Employee.active,
                 )
             )
@@ -98,12 +99,16 @@ class StaffPlanner(Planner):
                     "active": active,
                 }
             )
+            if entry_date is None and active:
+                self._warn_no_entry_date(line, None)
             return
         entry = entry_date if "entry_date" in self.present else current.entry_date
         exit_ = exit_date if "exit_date" in self.present else current.exit_date
         if entry is not None and exit_ is not None and exit_ < entry:
             row.fail("exit_date", "exit_before_entry")
             return
+        if entry is None and active:
+            self._warn_no_entry_date(line, current.on_staff_since)
         values: dict[str, Value] = {
             "first_name": first_name,
             "last_name": last_name,
@@ -137,6 +142,22 @@ class StaffPlanner(Planner):
             self.plan.updated.append(Change(current.id, number, label, changes, new_values))
         else:
             self.plan.unchanged += 1
+
+    def _warn_no_entry_date(self, line: int, on_staff_since: date | None) -> None:
+        """Someone stays without an entry date: deadlines counted from entry count from the
+        day the first import brought them (``Employee.on_staff_since``) instead."""
+        header = self.plan.match.headers.get("entry_date")
+        if on_staff_since is None:
+            self.plan.add_warning(Problem("no_entry_date_new", line=line, column=header))
+        else:
+            self.plan.add_warning(
+                Problem(
+                    "no_entry_date",
+                    line=line,
+                    column=header,
+                    params={"date": on_staff_since.isoformat()},
+                )
+            )
 
     def finish(self) -> None:
         self.plan.active_before = sum(1 for row in self.existing.values() if row.active)
