@@ -1,11 +1,23 @@
-"""Coverage at the size of a large city, on PostgreSQL.
+"""Coverage at the size of a large city, on PostgreSQL, each number beside its physical limit.
 
-Generates a city (default 50,000 employees, 1,000 departments, 50 requirements, 1,000,000
-completions; ``--scale`` shrinks it), then times through the application code: the full city
-report, one head's subtree report, one employee's page and a streamed CSV export of a subtree
-(with its peak memory); and beside them hand-written SQL for the same city report, as a ratio.
+Generates the city with ``bench/city.py`` (or keeps it, when generated with the same
+parameters), then times, over ``--rounds`` rounds, the service functions the pages call:
 
-    .venv/bin/python bench/coverage.py [--scale 1.0] [--repeat 3]
+- HR's city page (``reports.services.coverage`` over the top departments, the whole city);
+- a head's page (the same over a mid-size Fachbereich and its Abteilungen);
+- an employee's page (``my_requirements``: their statuses and the next dates for each);
+- a completion recorded through the ORM and committed, with the coverage-facts hooks and with
+  them switched off (the difference is what the facts add to the request), and the hooks'
+  own time;
+- the full rebuild (timed by ``bench/city.py`` in its own process, with its peak RSS).
+
+Beside each, the physical limit measured in the same run: the same aggregate written by hand
+over ``coverage_facts`` (one statement, through the same connection), the facts of one person
+rewritten by their already compiled SQL, and for the rebuild the bare copy of the finished
+table into a table with the same indexes. ``EXPLAIN (ANALYZE, BUFFERS)`` of the city page's
+statement goes to ``--explain``.
+
+    .venv/bin/python bench/coverage.py --staff 50000 [--rounds 20] [--explain plan.txt]
 """
 
 from __future__ import annotations
@@ -14,369 +26,498 @@ import argparse
 import json
 import os
 import random
-import statistics
+import subprocess
 import sys
 import time
-import tracemalloc
-from datetime import date, timedelta
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import recreate_database  # noqa: E402
+from bench.city import TODAY, default_url, read_stamp  # noqa: E402
+from bench.common import latency_summary  # noqa: E402
 
-TODAY = date(2026, 11, 29)
+DUE_SOON_DAYS = 30
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--keep", action="store_true", help="reuse the generated city")
+    parser.add_argument("--staff", type=int, default=50_000)
+    parser.add_argument("--completions-per-person", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--database-url", help="default: schulung_bench_<staff/1000>k")
+    parser.add_argument("--rebuild", action="store_true", help="time the full rebuild again")
+    parser.add_argument("--explain", help="write EXPLAIN (ANALYZE, BUFFERS) of the city page here")
     parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/schulung_bench"
-        ),
+        "--skip-rebuild-limit", action="store_true", help="do not time the bare table copy"
     )
     args = parser.parse_args()
-    os.environ["DATABASE_URL"] = args.database_url
+    url = args.database_url or default_url(args.staff)
+    os.environ["DATABASE_URL"] = url
     os.environ.pop("REDIS_URL", None)
+    city = [
+        sys.executable,
+        str(ROOT / "bench" / "city.py"),
+        "--staff",
+        str(args.staff),
+        "--completions-per-person",
+        str(args.completions_per_person),
+        "--database-url",
+        url,
+    ]
+    subprocess.run(city + (["--rebuild"] if args.rebuild else []), check=True, stdout=2)
+    stamp = read_stamp(url)
+    assert stamp is not None and "rebuild" in stamp
+    from flask_migrate import upgrade
+
     from app import create_app
 
-    sizes = {
-        "employees": int(50_000 * args.scale),
-        "departments": max(30, int(1_000 * args.scale)),
-        "requirements": 50,
-        "completions": int(1_000_000 * args.scale),
-    }
-    if not args.keep:
-        recreate_database(args.database_url)
-        app = create_app()
-        began = time.perf_counter()
-        generate(app, sizes)
-        sizes["generate_seconds"] = round(time.perf_counter() - began, 1)
     app = create_app()
-    results = {"sizes": sizes, **measure(app, args.repeat)}
+    with app.app_context():
+        upgrade()  # a city generated before the latest migrations gets their tables
+    results: dict = {
+        "staff": args.staff,
+        "completions_per_person": args.completions_per_person,
+        "rounds": args.rounds,
+        "load_before": os.getloadavg(),
+    }
+    results.update(measure(app, args))
+    results["rebuild"] = stamp["rebuild"]
+    if not args.skip_rebuild_limit:
+        results["rebuild_limit"] = bare_copy(app)
+    results["load_after"] = os.getloadavg()
     print(json.dumps(results, indent=2, default=str))
 
 
-def generate(app, sizes: dict) -> None:
-    """Fill the database with COPY: departments in 3 levels, staff, courses, rules, history."""
-    from flask_migrate import upgrade
-
-    from app.extensions import db
-
-    rng = random.Random(7)
-    with app.app_context():
-        upgrade()
-        raw = db.engine.raw_connection()
-        cursor = raw.cursor()
-        # Departments: 10 Dezernate, each with Fachbereiche, each with Abteilungen.
-        per_level = max(2, round((sizes["departments"] / 10) ** 0.5))
-        departments, next_id = [], 1
-        for d in range(10):
-            top = next_id
-            next_id += 1
-            departments.append((top, f"D{d}", f"Dezernat {d}", None, f"/{top}/", 0))
-            for f in range(per_level):
-                middle = next_id
-                next_id += 1
-                departments.append(
-                    (middle, f"D{d}-F{f}", f"Fachbereich {d}.{f}", top, f"/{top}/{middle}/", 1)
-                )
-                for a in range(per_level - 1):
-                    leaf = next_id
-                    next_id += 1
-                    departments.append(
-                        (
-                            leaf,
-                            f"D{d}-F{f}-A{a}",
-                            f"Abteilung {d}.{f}.{a}",
-                            middle,
-                            f"/{top}/{middle}/{leaf}/",
-                            2,
-                        )
-                    )
-        with cursor.copy(
-            "COPY departments (id, code, name, parent_id, path, depth) FROM STDIN"
-        ) as copy:
-            for row in departments:
-                copy.write_row(row)
-        leaves = [d[0] for d in departments if d[5] == 2] or [d[0] for d in departments]
-        positions = [
-            "Sachbearbeiter/in",
-            "Erzieher/in",
-            "Amtsleitung",
-            "Verwaltungsfachangestellte/r",
-            "Feuerwehrbeamter/-beamtin",
-            "Sozialarbeiter/in",
-            "Hausmeister/in",
-        ]
-        with cursor.copy(
-            "COPY employees (id, personnel_number, first_name, last_name, email, department_id,"
-            " position, entry_date, active, locale, created_at, updated_at) FROM STDIN"
-        ) as copy:
-            for n in range(1, sizes["employees"] + 1):
-                entry = TODAY - timedelta(days=rng.randint(0, 30 * 365))
-                copy.write_row(
-                    (
-                        n,
-                        f"{n:07d}",
-                        "Vorname",
-                        f"Nachname {n}",
-                        f"p{n}@stadt.example",
-                        rng.choice(leaves),
-                        rng.choice(positions),
-                        entry,
-                        True,
-                        "de",
-                        "2026-01-01T00:00:00+00",
-                        "2026-01-01T00:00:00+00",
-                    )
-                )
-        courses = 20
-        with cursor.copy(
-            "COPY courses (id, code, title, description, learning_goals, format, language,"
-            " duration_minutes, default_capacity, trainer, validity_months, archived, created_at)"
-            " FROM STDIN"
-        ) as copy:
-            for c in range(1, courses + 1):
-                copy.write_row(
-                    (
-                        c,
-                        f"K{c}",
-                        f"Kurs {c}",
-                        "",
-                        "",
-                        "in_person",
-                        "de",
-                        180,
-                        16,
-                        "",
-                        36 if c % 4 else None,
-                        False,
-                        "2026-01-01T00:00:00+00",
-                    )
-                )
-        with cursor.copy(
-            "COPY completions (employee_id, course_id, completed_on, valid_until,"
-            " certificate_ref, created_at) FROM STDIN"
-        ) as copy:
-            seen = set()
-            while len(seen) < sizes["completions"]:
-                employee = rng.randint(1, sizes["employees"])
-                course = rng.randint(1, courses)
-                day = TODAY - timedelta(days=rng.randint(0, 6 * 365))
-                if (employee, course, day) in seen:
-                    continue
-                seen.add((employee, course, day))
-                valid = None if course % 4 == 0 else day + timedelta(days=3 * 365 - 1)
-                copy.write_row((employee, course, day, valid, "", "2026-01-01T00:00:00+00"))
-        middles = [d[0] for d in departments if d[5] == 1]
-        for r in range(1, sizes["requirements"] + 1):
-            cursor.execute(
-                "INSERT INTO requirements (id, name, description, first_due_date, grace_days,"
-                " renewal_months, active, created_at) VALUES (%s, %s, '', %s, 180, %s, true,"
-                " now())",
-                (
-                    r,
-                    f"Pflicht {r}",
-                    TODAY - timedelta(days=rng.randint(0, 900)),
-                    rng.choice([None, 24, 36]),
-                ),
-            )
-            for course in rng.sample(range(1, courses + 1), rng.randint(1, 3)):
-                cursor.execute("INSERT INTO requirement_courses VALUES (%s, %s)", (r, course))
-            kind = "all" if r <= 10 else "position" if r > 40 else "department"
-            if kind == "all":
-                cursor.execute(
-                    "INSERT INTO requirement_audience (requirement_id, kind, exclude)"
-                    " VALUES (%s, 'all', false)",
-                    (r,),
-                )
-            elif kind == "department":
-                for department in rng.sample(middles, min(3, len(middles))):
-                    cursor.execute(
-                        "INSERT INTO requirement_audience (requirement_id, kind, department_id,"
-                        " exclude) VALUES (%s, 'department', %s, false)",
-                        (r, department),
-                    )
-            else:
-                cursor.execute(
-                    "INSERT INTO requirement_audience (requirement_id, kind, position, exclude)"
-                    " VALUES (%s, 'position', %s, false)",
-                    (r, rng.choice(positions)),
-                )
-        for table in (
-            "departments",
-            "employees",
-            "courses",
-            "completions",
-            "requirements",
-            "requirement_audience",
-        ):
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                f" (SELECT max(id) FROM {table}))"
-            )
-        raw.commit()
-        cursor.execute("ANALYZE")
-        raw.commit()
-        raw.close()
-
-
-def timed(repeat: int, work) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
+def rounds(count: int, work) -> tuple[dict, object]:
+    """Run ``work`` once to warm up, then ``count`` times; p50/p95/max of those."""
+    result = work()
+    times = []
+    for _ in range(count):
         began = time.perf_counter()
         result = work()
         times.append(time.perf_counter() - began)
-    return round(statistics.median(times), 3), result
+    return latency_summary(times), result
 
 
-def measure(app, repeat: int) -> dict:
-    from sqlalchemy import select, text
+def measure(app, args) -> dict:
+    from sqlalchemy import func, select, text
 
     from app.extensions import db
-    from app.reports import exports, services
+    from app.reports import services
+    from app.requirements import counts
+    from app.requirements.models import CoverageCount, CoverageFact
+    from app.requirements.services import my_requirements
     from app.requirements.status import Status, people
-    from app.staff.models import Department
+    from app.staff.models import Department, Employee
     from app.staff.services import list_roots
 
     out: dict = {}
+    params = {"today": TODAY, "soon": TODAY + timedelta(days=DUE_SOON_DAYS)}
     with app.app_context():
-        roots = list_roots(db.session)
-        city_seconds, city_rows = timed(
-            repeat,
-            lambda: services.coverage(
-                db.session, departments=roots, scope_roots=None, today=TODAY, due_soon_days=30
-            ),
-        )
-        out["city_report_seconds"] = city_seconds
-        out["city_report_rows"] = len(city_rows)
-        hand_seconds, hand_rows = timed(
-            repeat,
-            lambda: db.session.execute(
-                text(HAND_WRITTEN_CITY_SQL), {"today": TODAY, "soon": TODAY + timedelta(days=30)}
-            ).all(),
-        )
-        out["hand_sql_city_seconds"] = hand_seconds
-        out["app_vs_hand_sql"] = round(city_seconds / hand_seconds, 2)
-        app_numbers = sorted(
-            (r.department.id, r.requirement.id, r.in_scope, r.covered, r.overdue)
-            for r in city_rows
-            if r.department is not None
-        )
-        out["same_numbers_as_hand_sql"] = app_numbers == sorted(
-            (int(a), int(b), int(c), int(d), int(e)) for a, b, c, d, e in hand_rows
-        )
-        head_root = db.session.scalars(select(Department).where(Department.depth == 1)).first()
-        head_seconds, _ = timed(
-            repeat,
-            lambda: services.coverage(
-                db.session,
-                departments=[head_root, *head_root.children],
-                scope_roots=[head_root],
+        session = db.session
+        forget_counts(session)  # first without today's counts, as before the beat counts them
+        out["facts_rows"] = session.scalar(select(func.count()).select_from(CoverageFact))
+
+        # --- HR's city page ------------------------------------------------------------
+        def city_page():
+            rows = services.coverage(
+                session,
+                departments=list_roots(session),
+                scope_roots=None,
                 today=TODAY,
-                due_soon_days=30,
-                with_total=False,
-            ),
-        )
-        out["head_report_seconds"] = head_seconds
-        employee_seconds, mine = timed(
-            repeat,
-            lambda: list(
+                due_soon_days=DUE_SOON_DAYS,
+            )
+            session.rollback()  # each page is its own request and transaction
+            return rows
+
+        out["city_page"], city_rows = rounds(args.rounds, city_page)
+
+        def city_hand():
+            rows = hand_written(session, HAND_CITY_SQL, params)
+            session.rollback()
+            return rows
+
+        out["city_limit"], hand_rows = rounds(args.rounds, city_hand)
+        out["city_same_numbers"] = _numbers(city_rows) == sorted(hand_rows)
+        if args.explain:
+            out["city_explain"] = explain(session, city_page, args.explain)
+
+        # --- a head's page: a Fachbereich of median size ------------------------------------
+        sizes = session.execute(
+            select(Department.id, func.count(Employee.id))
+            .join(Employee, Employee.department_id == Department.id)
+            .group_by(Department.id)
+        ).all()
+        per_leaf = dict(sizes)
+        middles = session.scalars(select(Department).where(Department.depth == 1)).all()
+        staff_of = {m.id: sum(per_leaf.get(c.id, 0) for c in m.children) for m in middles}
+        middles = sorted(middles, key=lambda m: staff_of[m.id])
+        head_root = middles[len(middles) // 2]
+        head_id = head_root.id
+        shown_ids = [head_root.id, *(c.id for c in head_root.children)]
+        out["head_subtree"] = {
+            "department": head_root.code,
+            "departments": len(shown_ids),
+            "staff": staff_of[head_root.id],
+        }
+
+        def head_page():
+            # As the page: the head's department and its children are loaded in the request.
+            root = session.get(Department, head_id)
+            rows = services.coverage(
+                session,
+                departments=[root, *root.children],
+                scope_roots=[root],
+                today=TODAY,
+                due_soon_days=DUE_SOON_DAYS,
+            )
+            session.rollback()
+            return rows
+
+        out["head_page"], head_rows = rounds(args.rounds, head_page)
+        head_params = {**params, "ids": shown_ids, "root": head_id}
+
+        def head_hand():
+            rows = hand_written(session, HAND_HEAD_SQL, head_params)
+            session.rollback()
+            return rows
+
+        out["head_limit"], head_hand_rows = rounds(args.rounds, head_hand)
+        out["head_same_numbers"] = _numbers(head_rows) == sorted(head_hand_rows)
+
+        # --- an employee's page ---------------------------------------------------------
+        ids = session.scalars(select(Employee.id).where(Employee.active)).all()
+        pick = random.Random(5)
+
+        def employee_page():
+            employee = session.get(Employee, pick.choice(ids))
+            items = my_requirements(session, employee, today=TODAY, due_soon_days=DUE_SOON_DAYS)
+            session.rollback()
+            return items
+
+        out["employee_page"], _ = rounds(args.rounds, employee_page)
+
+        def employee_statuses():
+            rows = list(
                 people(
-                    db.session,
+                    session,
                     roots=None,
                     today=TODAY,
-                    due_soon_days=30,
+                    due_soon_days=DUE_SOON_DAYS,
                     statuses=[s.value for s in Status],
-                    employee_id=4242,
+                    employee_id=pick.choice(ids),
                 )
-            ),
-        )
-        out["employee_page_query_seconds"] = employee_seconds
-        out["employee_requirements"] = len(mine)
+            )
+            session.rollback()
+            return rows
 
-        dezernat = roots[0]
-        tracemalloc.start()
+        # The statuses alone; the page adds the next dates of each requirement's courses.
+        out["employee_statuses"], _ = rounds(args.rounds, employee_statuses)
+
+        def employee_hand():
+            rows = hand_written(session, HAND_EMPLOYEE_SQL, {**params, "id": pick.choice(ids)})
+            session.rollback()
+            return rows
+
+        out["employee_limit"], _ = rounds(args.rounds, employee_hand)
+
+        # --- a completion, with and without the facts --------------------------------------
+        out.update(completion_cost(session, ids, args.rounds))
+        session.execute(text("SELECT 1"))
+        session.rollback()
+
+        # --- the same with today's counts kept (requirements.counts) -------------------------
         began = time.perf_counter()
-        size = rows = 0
-        for chunk in exports.people_csv(
-            people(
-                db.session,
-                roots=[dezernat],
-                today=TODAY,
-                due_soon_days=30,
-                statuses=[s.value for s in Status],
-            ),
-            scope_name=dezernat.name,
-            today=TODAY,
-        ):
-            size += len(chunk)
-            rows += chunk.count("\r\n")
-        out["csv_export_rows"] = rows - 3
-        out["csv_export_seconds"] = round(time.perf_counter() - began, 2)
-        out["csv_export_peak_mib"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
-        tracemalloc.stop()
-        out["csv_export_mib"] = round(size / 2**20, 1)
+        counts.build(session, day=TODAY, due_soon_days=DUE_SOON_DAYS)
+        out["counts_build_seconds"] = round(time.perf_counter() - began, 2)
+        out["counts_rows"] = session.scalar(select(func.count()).select_from(CoverageCount))
+        session.rollback()
+        out["counted_city_page"], counted_rows = rounds(args.rounds, city_page)
+        out["counted_city_same_numbers"] = _numbers(counted_rows) == _numbers(city_rows)
+
+        def counted_city_hand():
+            rows = hand_written(session, HAND_COUNTED_CITY_SQL, params)
+            session.rollback()
+            return rows
+
+        out["counted_city_limit"], _ = rounds(args.rounds, counted_city_hand)
+        out["counted_head_page"], counted_head_rows = rounds(args.rounds, head_page)
+        out["counted_head_same_numbers"] = _numbers(counted_head_rows) == _numbers(head_rows)
+        counted_cost = completion_cost(session, ids, args.rounds)
+        out["counted_completion_added_by_facts"] = counted_cost["completion_added_by_facts"]
+        out["counted_completion_hook_own"] = counted_cost["completion_hook_own"]
+        out["counts_differences"] = counts.differences(session)[0]
+        session.rollback()
+        # Leave the database as generated: uncounted, so the next run measures both again.
+        forget_counts(session)
     return out
 
 
-#: The same numbers as the application's city report (per top department and requirement:
-#: in scope, covered, overdue), written by hand for PostgreSQL.
-HAND_WRITTEN_CITY_SQL = """
-WITH staff AS (
-    SELECT e.id, e.entry_date, e.position, d.path
-    FROM employees e JOIN departments d ON d.id = e.department_id
-    WHERE e.active AND (e.exit_date IS NULL OR e.exit_date >= :today)
-), audience AS (
-    SELECT s.id AS employee_id, a.requirement_id
-    FROM requirement_audience a
-    JOIN requirements r ON r.id = a.requirement_id AND r.active
-    LEFT JOIN departments ad ON ad.id = a.department_id
-    JOIN staff s ON a.kind = 'all'
-        OR (a.kind = 'department' AND s.path LIKE ad.path || '%')
-        OR (a.kind = 'position' AND lower(s.position) = lower(a.position))
-    WHERE NOT a.exclude
-    GROUP BY s.id, a.requirement_id
-), best AS (
-    SELECT c.employee_id, rc.requirement_id,
-           max(LEAST(COALESCE(c.valid_until, DATE '9999-12-31'),
-                     COALESCE((c.completed_on
-                               + make_interval(months => r.renewal_months))::date - 1,
-                              DATE '9999-12-31'))) AS until
-    FROM completions c
-    JOIN requirement_courses rc ON rc.course_id = c.course_id
-    JOIN requirements r ON r.id = rc.requirement_id
-    GROUP BY c.employee_id, rc.requirement_id
-), scored AS (
-    SELECT a.employee_id, a.requirement_id, s.path,
-           b.until >= :today AS covered,
-           GREATEST(COALESCE(b.until, DATE '0001-01-01'),
-                    CASE WHEN r.grace_days IS NULL THEN r.first_due_date
-                         WHEN r.first_due_date IS NULL
-                              THEN COALESCE(s.entry_date, :today) + r.grace_days
-                         ELSE GREATEST(r.first_due_date,
-                                       COALESCE(s.entry_date, r.first_due_date) + r.grace_days)
-                    END) AS due
-    FROM audience a
-    JOIN staff s ON s.id = a.employee_id
-    JOIN requirements r ON r.id = a.requirement_id
-    LEFT JOIN best b ON b.employee_id = a.employee_id AND b.requirement_id = a.requirement_id
-    WHERE NOT EXISTS (SELECT 1 FROM exemptions x WHERE x.employee_id = a.employee_id
-                      AND x.requirement_id = a.requirement_id AND x.starts_on <= :today
-                      AND (x.ends_on IS NULL OR x.ends_on >= :today))
-)
-SELECT top.id, scored.requirement_id, count(*),
-       count(*) FILTER (WHERE covered), count(*) FILTER (WHERE due < :today)
-FROM scored JOIN departments top ON top.parent_id IS NULL AND scored.path LIKE top.path || '%'
-GROUP BY top.id, scored.requirement_id
-"""
+def forget_counts(session) -> None:
+    from sqlalchemy import delete
 
+    from app.requirements.models import CoverageCount, CoverageCountDay
+
+    session.execute(delete(CoverageCount))
+    session.execute(delete(CoverageCountDay))
+    session.commit()
+
+
+def hand_written(session, sql: str, params: dict) -> list:
+    from sqlalchemy import text
+
+    return list(session.execute(text(sql), params).all())
+
+
+def _numbers(rows) -> list[tuple]:
+    return sorted(
+        (r.department.id, r.requirement.id, r.in_scope, r.compliant, r.due_soon, r.overdue,
+         r.pending, r.exempt, r.covered)
+        for r in rows
+        if r.department is not None
+    )  # fmt: skip
+
+
+def completion_cost(session, ids: list[int], count: int) -> dict:
+    """One completion added through the ORM and committed (as attendance does it), then taken
+    away again: with the facts hooks, without them, and the hooks' own time; beside it the
+    person's facts rewritten by SQL compiled before the clock starts."""
+    from sqlalchemy import delete, event
+    from sqlalchemy.orm import Session
+
+    from app.courses.models import Completion
+    from app.requirements import facts
+
+    pick = random.Random(11)
+    hooks = [
+        ("after_flush", facts._note_changes),
+        ("do_orm_execute", facts._note_bulk_changes),
+        ("do_orm_execute", facts._write_before_reading),
+        ("before_commit", facts._write_before_commit),
+    ]
+    hook_times: list[float] = []
+    original = facts.write_pending
+
+    def timed_write_pending(db_session, pending) -> None:
+        began = time.perf_counter()
+        original(db_session, pending)
+        hook_times.append(time.perf_counter() - began)
+
+    def one(with_facts: bool) -> float:
+        employee = pick.choice(ids)
+        touched.add(employee)
+        day = TODAY - timedelta(days=pick.randint(0, 5000) + 9000)  # never taken before
+        began = time.perf_counter()
+        completion = Completion(
+            employee_id=employee, course_id=pick.randint(1, 40), completed_on=day, valid_until=None
+        )
+        session.add(completion)
+        session.commit()
+        seconds = time.perf_counter() - began
+        session.execute(delete(Completion).where(Completion.id == completion.id))
+        session.commit()
+        return seconds
+
+    results: dict = {}
+    touched: set[int] = set()
+    facts.write_pending = timed_write_pending
+    try:
+        one(True)
+        hook_times.clear()
+        with_facts = [one(True) for _ in range(count)]
+        # The delete's hook ran too: every second time is the add's.
+        results["completion_hook_own"] = latency_summary(hook_times[0::2])
+        for name, hook in hooks:
+            event.remove(Session, name, hook)
+        try:
+            one(False)
+            without = [one(False) for _ in range(count)]
+        finally:
+            for name, hook in hooks:
+                event.listen(Session, name, hook)
+    finally:
+        facts.write_pending = original
+    results["completion_with_facts"] = latency_summary(with_facts)
+    results["completion_without_facts"] = latency_summary(without)
+    added = sorted(w - o for w, o in zip(sorted(with_facts), sorted(without), strict=True))
+    results["completion_added_by_facts"] = latency_summary([max(a, 0.0) for a in added])
+    results["completion_rewrite_limit"] = precompiled_rewrite(session, ids, count, touched)
+    # The benchmark changed these people's facts: they must still equal the live computation.
+    found = facts.differences(session, employees=partial(facts.among, sorted(touched)))
+    session.rollback()
+    results["facts_differences_of_touched_people"] = found.total
+    return results
+
+
+def precompiled_rewrite(session, ids: list[int], count: int, touched: set[int]) -> dict:
+    """The person's facts deleted and inserted again by the statements the hook runs, compiled
+    once beforehand: what the database itself needs."""
+    from sqlalchemy import Integer, bindparam, delete, insert
+
+    from app.requirements import facts
+    from app.requirements.models import CoverageFact
+
+    pick = random.Random(12)
+    table = CoverageFact.__table__
+    person = bindparam("bench_person", type_=Integer)
+
+    def who(column):
+        return column == person
+
+    dialect = session.get_bind().dialect
+    statements = [
+        delete(table).where(who(table.c.employee_id)),
+        insert(table).from_select(list(facts.FACT_COLUMNS), facts.fact_query(employees=who)),
+    ]
+    compiled = []
+    for statement in statements:
+        text_form = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        compiled.append((str(text_form), text_form.params))
+    raw = session.connection().connection.driver_connection
+    times = []
+    for n in range(count + 1):
+        employee = pick.choice(ids)
+        touched.add(employee)
+        began = time.perf_counter()
+        with raw.cursor() as cursor:
+            for sql, params in compiled:
+                values = {**params, "bench_person": employee}
+                cursor.execute(sql, values)
+        raw.commit()
+        if n:
+            times.append(time.perf_counter() - began)
+    session.rollback()
+    return latency_summary(times)
+
+
+def explain(session, page, path: str) -> dict:
+    """EXPLAIN (ANALYZE, BUFFERS) of the statements ``page`` runs (the longest kept)."""
+    from sqlalchemy import event, text
+
+    seen: list[tuple[str, object]] = []
+    engine = session.get_bind()
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        page()
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    statement, parameters = max(seen, key=lambda s: len(s[0]))
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, SETTINGS) " + statement, parameters)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    raw.rollback()
+    session.rollback()
+    Path(path).write_text(statement + "\n\n" + plan + "\n")
+    summary = {
+        line.strip().split(":")[0]: line.strip().split(":", 1)[1].strip()
+        for line in plan.splitlines()
+        if line.strip().startswith(("Planning Time", "Execution Time", "Timing"))
+    }
+    session.execute(text("SELECT 1"))
+    session.rollback()
+    return summary
+
+
+def bare_copy(app) -> dict:
+    """The finished table copied into an empty one with the same indexes: the least a full
+    rebuild has to write."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    with app.app_context():
+        session = db.session
+        session.execute(text("DROP TABLE IF EXISTS bench_facts_copy"))
+        session.execute(
+            text("CREATE TABLE bench_facts_copy (LIKE coverage_facts INCLUDING INDEXES)")
+        )
+        session.commit()
+        began = time.perf_counter()
+        session.execute(text("INSERT INTO bench_facts_copy SELECT * FROM coverage_facts"))
+        session.commit()
+        seconds = time.perf_counter() - began
+        session.execute(text("DROP TABLE bench_facts_copy"))
+        session.commit()
+    return {"seconds": round(seconds, 1)}
+
+
+#: Per department and requirement, the seven numbers of a coverage row, from the kept facts.
+_PER_DEPARTMENT = """
+WITH exempt AS (
+    SELECT DISTINCT employee_id, requirement_id FROM exemptions
+    WHERE starts_on <= :today AND (ends_on IS NULL OR ends_on >= :today)
+), scored AS (
+    SELECT f.department_id, f.requirement_id,
+           CASE WHEN x.employee_id IS NOT NULL THEN 'exempt'
+                WHEN f.due_on < :today THEN 'overdue'
+                WHEN f.due_on <= :soon THEN 'due_soon'
+                WHEN f.valid_until >= :today THEN 'compliant'
+                ELSE 'pending' END AS status,
+           x.employee_id IS NULL AND f.valid_until >= :today AS covered
+    FROM coverage_facts f
+    LEFT JOIN exempt x ON x.employee_id = f.employee_id AND x.requirement_id = f.requirement_id
+    WHERE (f.exit_date IS NULL OR f.exit_date >= :today)
+      AND f.requirement_id IN (SELECT id FROM requirements WHERE active) {where}
+), per_department AS (
+    SELECT department_id, requirement_id,
+           count(*) FILTER (WHERE status <> 'exempt') AS in_scope,
+           count(*) FILTER (WHERE status = 'compliant') AS compliant,
+           count(*) FILTER (WHERE status = 'due_soon') AS due_soon,
+           count(*) FILTER (WHERE status = 'overdue') AS overdue,
+           count(*) FILTER (WHERE status = 'pending') AS pending,
+           count(*) FILTER (WHERE status = 'exempt') AS exempt,
+           count(*) FILTER (WHERE covered) AS covered
+    FROM scored GROUP BY department_id, requirement_id
+)
+SELECT target.id, p.requirement_id, sum(in_scope)::int, sum(compliant)::int,
+       sum(due_soon)::int, sum(overdue)::int, sum(pending)::int, sum(exempt)::int,
+       sum(covered)::int
+FROM per_department p
+JOIN departments member ON member.id = p.department_id
+JOIN departments target ON member.path LIKE target.path || '%'
+WHERE {targets}
+GROUP BY target.id, p.requirement_id
+"""
+HAND_CITY_SQL = _PER_DEPARTMENT.format(where="", targets="target.parent_id IS NULL")
+HAND_HEAD_SQL = _PER_DEPARTMENT.format(
+    where="AND f.department_id = ANY(:ids)",
+    targets="(target.id = :root OR target.parent_id = :root)",
+)
+#: The city page's figures from today's kept counts, rolled up to the top departments (the
+#: bare read: without the day's exemptions, which the page joins on top).
+HAND_COUNTED_CITY_SQL = """
+SELECT target.id, c.requirement_id, sum(c.in_scope)::int, sum(c.compliant)::int,
+       sum(c.due_soon)::int, sum(c.overdue)::int, sum(c.pending)::int, sum(c.exempt)::int,
+       sum(c.covered)::int
+FROM coverage_counts c
+JOIN departments member ON member.id = c.department_id
+JOIN departments target ON member.path LIKE target.path || '%'
+WHERE c.day = :today AND target.parent_id IS NULL
+  AND c.requirement_id IN (SELECT id FROM requirements WHERE active)
+GROUP BY target.id, c.requirement_id
+"""
+#: One person's rows with their requirements' names, as the page lists them.
+HAND_EMPLOYEE_SQL = """
+SELECT r.name, f.due_on, f.valid_until,
+       CASE WHEN EXISTS (SELECT 1 FROM exemptions x WHERE x.employee_id = f.employee_id
+                         AND x.requirement_id = f.requirement_id AND x.starts_on <= :today
+                         AND (x.ends_on IS NULL OR x.ends_on >= :today)) THEN 'exempt'
+            WHEN f.due_on < :today THEN 'overdue'
+            WHEN f.due_on <= :soon THEN 'due_soon'
+            WHEN f.valid_until >= :today THEN 'compliant'
+            ELSE 'pending' END
+FROM coverage_facts f JOIN requirements r ON r.id = f.requirement_id AND r.active
+WHERE f.employee_id = :id AND (f.exit_date IS NULL OR f.exit_date >= :today)
+ORDER BY f.due_on, r.name
+"""
 
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core.roles import Role
@@ -154,14 +155,22 @@ def my_requirements(
 ) -> list[tuple[PersonStatus, list[CourseSession]]]:
     """The employee's requirements with their status, each with the next dates that would
     fulfil it ("Meine Pflichtschulungen")."""
-    rows = people(
-        db_session,
-        roots=None,
-        today=today,
-        due_soon_days=due_soon_days,
-        statuses=tuple(status.value for status in Status),
-        employee_id=employee.id,
+    rows = list(
+        people(
+            db_session,
+            roots=None,
+            today=today,
+            due_soon_days=due_soon_days,
+            statuses=tuple(status.value for status in Status),
+            employee_id=employee.id,
+        )
     )
+    # The courses of all these requirements in one query, not one lazy load per requirement.
+    db_session.scalars(
+        select(Requirement)
+        .where(Requirement.id.in_({row.requirement.id for row in rows}))
+        .options(selectinload(Requirement.courses))
+    ).all()
     return [(row, next_sessions(db_session, row.requirement)) for row in rows]
 
 

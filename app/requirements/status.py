@@ -27,7 +27,7 @@ from app.core.types import DbSession
 from app.requirements.facts import FOREVER, EmployeeFilter, fact_query
 from app.requirements.models import CoverageFact, Exemption, Requirement
 from app.staff.models import Department, Employee
-from app.staff.services import subtree_ids
+from app.staff.services import subtree_id_list, subtree_ids
 
 __all__ = [
     "FOREVER",
@@ -64,15 +64,19 @@ def status_query(
     roots: Sequence[Department] | None = None,
     employee_id: int | None = None,
     requirement_id: int | None = None,
+    department_ids: Sequence[int] | None = None,
 ) -> Select[int, int, int, str, date, date, int]:
     """Rows (employee_id, department_id, requirement_id, status, due_date, valid_until, covered)
-    for everyone in scope, limited to the subtrees of ``roots`` / one employee / one
-    requirement when given; read from the kept coverage facts."""
+    for everyone in scope, limited to the subtrees of ``roots`` (or, already looked up, the
+    ``department_ids`` of those subtrees) / one employee / one requirement when given; read
+    from the kept coverage facts."""
     facts = CoverageFact.__table__
     filters: list[ColumnElement[bool]] = [
         facts.c.requirement_id.in_(select(Requirement.id).where(Requirement.active.is_(True)))
     ]
-    if roots is not None:
+    if department_ids is not None:
+        filters.append(facts.c.department_id.in_(list(department_ids)))
+    elif roots is not None:
         filters.append(facts.c.department_id.in_(subtree_ids(roots)))
     if employee_id is not None:
         filters.append(facts.c.employee_id == employee_id)
@@ -209,7 +213,7 @@ def people(
     rows = status_query(
         today=today,
         due_soon_days=due_soon_days,
-        roots=roots,
+        department_ids=None if roots is None else subtree_id_list(db_session, roots),
         requirement_id=requirement_id,
         employee_id=employee_id,
     ).subquery()

@@ -89,6 +89,13 @@ def subtree_ids(roots: Iterable[Department]) -> Select[int]:
     return select(Department.id).where(subtree_condition(roots))
 
 
+def subtree_id_list(db_session: DbSession, roots: Iterable[Department]) -> list[int]:
+    """The ids of all departments in the subtrees of ``roots``, as a list: a query filtering
+    many rows by them is planned with the ids at hand (at 500,000 staff, PostgreSQL chose a
+    far slower plan for the subquery of ``subtree_ids``)."""
+    return list(db_session.scalars(subtree_ids(roots)))
+
+
 def list_subtree(db_session: DbSession, roots: Iterable[Department]) -> list[Department]:
     """The departments of the given subtrees, in tree order."""
     return list(
