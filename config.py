@@ -68,6 +68,19 @@ def celery_settings(redis_url: str | None) -> dict:
                 "task": "courses.check_seat_counts",
                 "schedule": crontab(minute=15, hour=3),
             },
+            # Coverage facts: rebuilds that are waiting (a lost message, a dead worker) …
+            "coverage-rebuilds": {"task": "requirements.rebuild_coverage", "schedule": 60.0},
+            # … and the comparison with the live computation: a sample nightly, all weekly.
+            "coverage-check-sample": {
+                "task": "requirements.check_coverage",
+                "schedule": crontab(minute=45, hour=3),
+                "kwargs": {"kind": "sample"},
+            },
+            "coverage-check-full": {
+                "task": "requirements.check_coverage",
+                "schedule": crontab(minute=30, hour=4, day_of_week=0),
+                "kwargs": {"kind": "full"},
+            },
             # Today's coverage counts per department (requirements.counts): a no-op once
             # built, so a new day is counted within minutes after midnight.
             "coverage-counts": {"task": "requirements.build_coverage_counts", "schedule": 300.0},
@@ -155,6 +168,16 @@ class Config:
     MAX_CONTENT_LENGTH = (IMPORT_MAX_MB + 1) * 1024 * 1024
     #: A requirement counts as "due soon" this many days before its due date.
     DUE_SOON_DAYS = _env_int("DUE_SOON_DAYS", 30)
+    #: Up to this many active staff a changed requirement's coverage facts are rewritten in
+    #: the same transaction; above, a Celery task rebuilds them with a progress bar.
+    COVERAGE_INLINE_MAX_STAFF = _env_int("COVERAGE_INLINE_MAX_STAFF", 5000)
+    #: Start the rebuild task as soon as the change that queued it commits (else: the sweep).
+    COVERAGE_REBUILD_ON_COMMIT = _env_bool("COVERAGE_REBUILD_ON_COMMIT", True)
+    #: A running rebuild that has not reported progress for this long lost its worker and is
+    #: taken over by the next sweep.
+    COVERAGE_REBUILD_LEASE_SECONDS = _env_int("COVERAGE_REBUILD_LEASE_SECONDS", 600)
+    #: People compared by the nightly check of the coverage facts (the weekly one: everyone).
+    COVERAGE_CHECK_SAMPLE = _env_int("COVERAGE_CHECK_SAMPLE", 1000)
     #: Overdue people are reminded again every this many days …
     REQUIREMENT_REMINDER_REPEAT_DAYS = _env_int("REQUIREMENT_REMINDER_REPEAT_DAYS", 14)
     #: … their head is told after this many days overdue, and HR after this many.
@@ -209,5 +232,7 @@ class TestConfig(Config):
     MAIL_OUTBOX_DIR = str(BASE_DIR / "instance" / "test-outbox")
     # Tests deliver when they mean to; one test checks the kick after commit on its own.
     OUTBOX_KICK_ON_COMMIT = False
+    # Likewise rebuilds: a test runs the task itself (one test checks the start on commit).
+    COVERAGE_REBUILD_ON_COMMIT = False
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False

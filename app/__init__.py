@@ -49,6 +49,9 @@ def create_app(config_class: type = Config) -> Flask:
     from app.notifications.tasks import deliver_outbox
 
     app.extensions["outbox_kick"] = deliver_outbox.delay
+    from app.requirements.tasks import rebuild_coverage
+
+    app.extensions["coverage_rebuild_kick"] = rebuild_coverage.delay
 
     from app import auth, courses, imports, main, notifications, reports, requirements, staff
     from app.auth import views as _auth_views  # noqa: F401
@@ -134,6 +137,9 @@ def _deliver_outbox_after_commit(app: Flask) -> None:
     # Registered before db.init_app: teardowns run in reverse, so this one runs after the
     # session is closed and its connection is back in the pool.
     app.teardown_appcontext(deliver_when_done)
+    from app.requirements.facts import start_queued_rebuilds
+
+    app.teardown_appcontext(start_queued_rebuilds)
     if not event.contains(db.session, "after_commit", note_commit):
         event.listen(db.session, "after_commit", note_commit)
 

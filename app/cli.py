@@ -13,6 +13,9 @@ def register_cli(app: Flask) -> None:
     from app.imports.cli import register_import_commands
 
     register_import_commands(app)
+    from app.requirements.cli import register_coverage_commands
+
+    register_coverage_commands(app)
 
     @app.cli.command("coverage-report")
     @click.option("--department", help="Code of a department: that subtree only.")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import (
+    abort,
     current_app,
+    flash,
     has_request_context,
     redirect,
     render_template,
@@ -14,10 +16,13 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.core import services
+from app.core.background import commit_and_start
 from app.core.clock import local_today
+from app.core.forms import ActionOnlyForm
 from app.core.roles import Role, roles_required
 from app.core.types import utcnow
 from app.courses.services import queries as course_services
@@ -25,11 +30,15 @@ from app.courses.services import seats
 from app.extensions import db
 from app.main import bp
 from app.main.forms import LANGUAGES, LanguageForm
+from app.requirements import fact_checks, facts
 from app.requirements.services import my_requirements
+from app.requirements.tasks import check_coverage, rebuild_coverage
 from app.staff import services as staff_services
 
 #: How far back the status page lists what the nightly seat-count check found.
 SEAT_REPAIRS_SHOWN = timedelta(days=30)
+#: How long a requested coverage check that has not finished is shown as waiting.
+CHECKS_WAITING_SHOWN = timedelta(days=1)
 
 
 @bp.app_context_processor
@@ -98,7 +107,43 @@ def status():
         mail=current_app.config.get("MAIL_SERVER") or current_app.config["MAIL_OUTBOX_DIR"],
         heartbeats=services.list_heartbeats(db.session),
         seat_repairs=seats.recent_repairs(db.session, since=utcnow() - SEAT_REPAIRS_SHOWN),
+        coverage_checks=fact_checks.latest_checks(db.session),
+        waiting_checks=fact_checks.waiting_checks(
+            db.session, since=utcnow() - CHECKS_WAITING_SHOWN
+        ),
+        rebuild=facts.current_rebuild(db.session),
+        last_rebuild=facts.last_finished_rebuild(db.session),
     )
+
+
+@bp.route("/status/coverage/rebuild", methods=["POST"])
+@roles_required(Role.ADMIN, Role.HR)
+def rebuild_coverage_now():
+    """Queue a rebuild of all coverage facts and start the task."""
+    ActionOnlyForm().validate_on_submit() or abort(400)
+    rebuild_id = facts.queue_rebuild(db.session, None).id
+    if commit_and_start(db.session, rebuild_coverage, rebuild_id, on_refused=_left_waiting):
+        flash(_("The rebuild of the coverage data has been started."), "success")
+    else:
+        flash(_("The rebuild is queued; a background worker will run it."), "error")
+    return redirect(url_for("main.status", _anchor="coverage-facts"))
+
+
+@bp.route("/status/coverage/check", methods=["POST"])
+@roles_required(Role.ADMIN, Role.HR)
+def check_coverage_now():
+    """Queue a full check of the coverage facts and start the task."""
+    ActionOnlyForm().validate_on_submit() or abort(400)
+    check_id = fact_checks.request_check(db.session, "full").id
+    if commit_and_start(db.session, check_coverage, check_id, on_refused=_left_waiting):
+        flash(_("The check of the coverage data has been started."), "success")
+    else:
+        flash(_("The check could not be started. Please try again later."), "error")
+    return redirect(url_for("main.status", _anchor="coverage-facts"))
+
+
+def _left_waiting(_db_session, _row_id: int) -> None:
+    """A rebuild stays queued for the periodic sweep; a check simply never starts."""
 
 
 @bp.route("/health")

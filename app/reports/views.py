@@ -25,6 +25,7 @@ from app.reports.charts import coverage_bars, trend_chart
 from app.reports.models import ReportFile, ReportStatus
 from app.reports.tasks import build_export
 from app.requirements import status as requirement_status
+from app.requirements.facts import current_rebuild
 from app.requirements.models import Requirement
 from app.requirements.status import Status
 from app.staff import services as staff_services
@@ -68,6 +69,7 @@ def coverage():
         trend_of=trend_of,
         today=local_today(),
         coverage_note=exports.coverage_note(current_app.config["DUE_SOON_DAYS"]),
+        rebuild=current_rebuild(db.session),
     )
 
 
@@ -94,6 +96,7 @@ def people():
         people=list(listed),
         statuses=statuses,
         requirement=db.session.get(Requirement, requirement_id) if requirement_id else None,
+        rebuild=current_rebuild(db.session),
     )
 
 

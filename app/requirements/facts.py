@@ -20,14 +20,16 @@ SQLite serialises every writer anyway.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import cache, partial
 from typing import Any
+from uuid import uuid4
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
@@ -100,6 +102,9 @@ def _table(model: type[Model]) -> Table:
 
 
 _FACTS = _table(CoverageFact)
+_REBUILDS = _table(CoverageRebuild)
+
+logger = logging.getLogger(__name__)
 #: Tables a query reads the kept coverage from (written before such a query: see below).
 _KEPT = frozenset({_FACTS, _table(CoverageCount)})
 
@@ -675,7 +680,9 @@ def inline_limit() -> int:
 
 def queue_rebuild(db_session: DbSession, requirement_id: int | None) -> CoverageRebuild:
     """Record a rebuild (one requirement, or all with None) for the task to run; a rebuild
-    of the same scope already waiting is reused."""
+    of the same scope already waiting is reused. The task is asked to start once the
+    transaction commits (``start_queued_rebuilds``); the periodic sweep runs it otherwise."""
+    db_session.info[_REBUILD_QUEUED] = True
     waiting = db_session.scalars(
         select(CoverageRebuild).where(
             CoverageRebuild.state == "queued",
@@ -692,14 +699,27 @@ def queue_rebuild(db_session: DbSession, requirement_id: int | None) -> Coverage
     return rebuild
 
 
-def run_rebuild(db_session: DbSession, rebuild_id: int) -> bool:
-    """Run one queued rebuild, committing after each range of people (safe to run twice:
-    a rebuild already taken by another worker, or done, is left alone)."""
+class RebuildTakenOver(Exception):
+    """Another worker took the rebuild over (this one's lease ran out): stop writing."""
+
+
+def run_rebuild(
+    db_session: DbSession,
+    rebuild_id: int,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> bool:
+    """Run one rebuild, committing after each range of people; returns whether this call ran
+    it to the end. Safe to run twice and on several workers at once: the row is claimed by
+    one conditional UPDATE, so a rebuild running elsewhere (its heartbeat younger than the
+    lease), or done, is left alone; one whose worker stopped stamping it is taken over, and
+    the worker that lost it stops at its next stamp."""
+    me = uuid4().hex
+    now = utcnow()
     claimed = db_session.execute(
-        _table(CoverageRebuild)
-        .update()
-        .where(CoverageRebuild.id == rebuild_id, CoverageRebuild.state == "queued")
-        .values(state="running")
+        _REBUILDS.update()
+        .where(CoverageRebuild.id == rebuild_id, _claimable(now))
+        .values(state="running", claimed_by=me, heartbeat_at=now, finished_at=None)
     )
     if not getattr(claimed, "rowcount", 0):
         db_session.rollback()
@@ -712,14 +732,18 @@ def run_rebuild(db_session: DbSession, rebuild_id: int) -> bool:
         else [rebuild.requirement_id]
     )
     db_session.commit()
+    mine = and_(CoverageRebuild.id == rebuild_id, CoverageRebuild.claimed_by == me)
 
     def progress(done: int, total: int) -> None:
-        db_session.execute(
-            _table(CoverageRebuild)
-            .update()
-            .where(CoverageRebuild.id == rebuild_id)
-            .values(employees_done=done, employees_total=total)
+        stamped = db_session.execute(
+            _REBUILDS.update()
+            .where(mine, CoverageRebuild.state == "running")
+            .values(employees_done=done, employees_total=total, heartbeat_at=utcnow())
         )
+        if not getattr(stamped, "rowcount", 0):
+            raise RebuildTakenOver(rebuild_id)
+        if on_progress is not None:
+            on_progress(done, total)
 
     try:
         if rebuild.requirement_id is None:
@@ -730,26 +754,33 @@ def run_rebuild(db_session: DbSession, rebuild_id: int) -> bool:
         refresh_requirements(
             db_session, requirement_ids, on_progress=progress, commit_each_chunk=True
         )
+    except RebuildTakenOver:
+        db_session.rollback()
+        return False
     except Exception:
         db_session.rollback()
         db_session.execute(
-            _table(CoverageRebuild)
-            .update()
-            .where(CoverageRebuild.id == rebuild_id)
-            .values(state="failed", finished_at=utcnow())
+            _REBUILDS.update().where(mine).values(state="failed", finished_at=utcnow())
         )
         db_session.commit()
         raise
     if rebuild.requirement_id is None:
         _recount(db_session)
-    db_session.execute(
-        _table(CoverageRebuild)
-        .update()
-        .where(CoverageRebuild.id == rebuild_id)
-        .values(state="done", finished_at=utcnow())
+    finished = db_session.execute(
+        _REBUILDS.update()
+        .where(mine, CoverageRebuild.state == "running")
+        .values(state="done", finished_at=utcnow(), heartbeat_at=utcnow())
     )
     db_session.commit()
-    return True
+    return bool(getattr(finished, "rowcount", 0))
+
+
+def run_pending_rebuilds(db_session: DbSession, rebuild_id: int | None = None) -> int:
+    """Run this rebuild, or (None) every one waiting and every one whose worker died;
+    returns how many this call ran."""
+    ids = pending_rebuild_ids(db_session) if rebuild_id is None else [rebuild_id]
+    db_session.commit()  # end the read: on SQLite it would hold the write lock
+    return sum(run_rebuild(db_session, one) for one in ids)
 
 
 def queued_rebuild_ids(db_session: DbSession) -> list[int]:
@@ -760,6 +791,81 @@ def queued_rebuild_ids(db_session: DbSession) -> list[int]:
             .order_by(CoverageRebuild.id)
         )
     )
+
+
+def pending_rebuild_ids(db_session: DbSession) -> list[int]:
+    """Rebuilds to run: queued ones, and running ones whose heartbeat is older than the lease."""
+    return list(
+        db_session.scalars(
+            select(CoverageRebuild.id).where(_claimable(utcnow())).order_by(CoverageRebuild.id)
+        )
+    )
+
+
+def current_rebuild(db_session: DbSession) -> CoverageRebuild | None:
+    """The rebuild running now, else the first one waiting (None: figures are complete)."""
+    return db_session.scalars(
+        select(CoverageRebuild)
+        .where(CoverageRebuild.state.in_(("queued", "running")))
+        .order_by(CoverageRebuild.state.desc(), CoverageRebuild.id)
+        .limit(1)
+    ).first()
+
+
+def last_finished_rebuild(db_session: DbSession) -> CoverageRebuild | None:
+    """The rebuild that ended last (done or failed)."""
+    return db_session.scalars(
+        select(CoverageRebuild)
+        .where(CoverageRebuild.finished_at.is_not(None))
+        .order_by(CoverageRebuild.finished_at.desc(), CoverageRebuild.id.desc())
+        .limit(1)
+    ).first()
+
+
+def rebuild_lease() -> timedelta:
+    """How long a running rebuild may go without a heartbeat before another worker takes it
+    over (setting ``COVERAGE_REBUILD_LEASE_SECONDS``; longer than one range of people takes)."""
+    seconds = 600
+    if has_app_context():
+        seconds = int(current_app.config.get("COVERAGE_REBUILD_LEASE_SECONDS", seconds))
+    return timedelta(seconds=seconds)
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        CoverageRebuild.state == "queued",
+        and_(
+            CoverageRebuild.state == "running",
+            or_(
+                CoverageRebuild.heartbeat_at.is_(None),
+                CoverageRebuild.heartbeat_at < now - rebuild_lease(),
+            ),
+        ),
+    )
+
+
+_REBUILD_QUEUED = "coverage_rebuild_queued"
+
+
+@event.listens_for(Session, "after_commit")
+def _note_queued_rebuild(session: Session) -> None:
+    if session.info.pop(_REBUILD_QUEUED, False) and has_app_context():
+        g.coverage_rebuild_queued = True
+
+
+def start_queued_rebuilds(_error: BaseException | None = None) -> None:
+    """Teardown of an app context that committed a queued rebuild: start the task now
+    instead of at the next sweep (after the context's session is closed, so an in-process
+    task has the database to itself). A failure (Redis down) is only logged."""
+    if not g.pop("coverage_rebuild_queued", False):
+        return
+    kick = current_app.extensions.get("coverage_rebuild_kick")
+    if kick is None or not current_app.config.get("COVERAGE_REBUILD_ON_COMMIT", True):
+        return
+    try:
+        kick()
+    except Exception:
+        logger.warning("Could not start the coverage rebuild; the sweep runs it", exc_info=True)
 
 
 def rebuild_facts(

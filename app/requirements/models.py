@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import UTCDateTime, utcnow
@@ -195,6 +196,51 @@ class CoverageRebuild(Model):
     employees_total: Mapped[int] = mapped_column(default=0)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Who runs it (a token of one task run); progress and the end are written only while
+    #: this is still theirs.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    #: Stamped with each range of people done; a running rebuild whose stamp is older than the
+    #: lease (``COVERAGE_REBUILD_LEASE_SECONDS``) lost its worker and is taken over.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    requirement: Mapped[Requirement | None] = relationship()
+
+
+class CoverageCheck(Model):
+    """One comparison of the kept coverage facts with the live computation: of a random
+    sample of people (nightly) or of everyone (weekly, or on demand)."""
+
+    __tablename__ = "coverage_checks"
+    __table_args__ = (
+        CheckConstraint("kind IN ('sample', 'full')", name="kind_known"),
+        CheckConstraint("people >= 0 AND missing >= 0 AND extra >= 0", name="counts_not_negative"),
+        CheckConstraint(
+            "finished_at IS NULL OR started_at IS NOT NULL", name="finished_after_start"
+        ),
+        Index("ix_coverage_checks_kind_finished", "kind", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set by the task that runs it (None: waiting for a worker).
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: People compared so far.
+    people: Mapped[int] = mapped_column(default=0)
+    #: Rows the live computation has that the table lacks or holds otherwise …
+    missing: Mapped[int] = mapped_column(default=0)
+    #: … and rows the table holds that the live computation does not.
+    extra: Mapped[int] = mapped_column(default=0)
+    #: A few of the differing rows, as text.
+    examples: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: A rebuild was queued or running when the check started: until it has run, the rows of
+    #: its requirements differ by design.
+    rebuild_pending: Mapped[bool] = mapped_column(default=False)
+
+    @property
+    def differences(self) -> int:
+        return self.missing + self.extra
 
 
 class CoverageCountDay(Model):
