@@ -395,7 +395,9 @@ def test_my_requirements_offer_the_soonest_dates_of_any_course_in_few_statements
 
     def statements_with(requirements: int) -> int:
         for n in range(requirements):
-            extra = Requirement(name=f"Weitere {requirements}-{n}", first_due_date=date.today(), courses=[])
+            extra = Requirement(
+                name=f"Weitere {requirements}-{n}", first_due_date=date.today(), courses=[]
+            )
             extra.courses = [make.course(f"W{requirements}-{n}")]
             extra.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
             db.session.add(extra)
