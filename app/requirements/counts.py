@@ -103,6 +103,7 @@ def recount(db_session: DbSession) -> None:
     """Count the kept day again from the facts (after a full rebuild repaired them)."""
     for day, due_soon_days in counted_days(db_session)[-1:]:
         build(db_session, day=day, due_soon_days=due_soon_days, again=True)
+    db_session.commit()  # ends the reading transaction too (SQLite: it holds the write lock)
 
 
 def _counted(day: date, due_soon_days: int, filters: list[ColumnElement[bool]]) -> Select[Any]:

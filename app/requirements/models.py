@@ -237,10 +237,12 @@ class CoverageCheck(Model):
     #: A rebuild was queued or running when the check started: until it has run, the rows of
     #: its requirements differ by design.
     rebuild_pending: Mapped[bool] = mapped_column(default=False)
+    #: Rows of today's ``coverage_counts`` that differ from counting the facts.
+    counts_differing: Mapped[int] = mapped_column(default=0)
 
     @property
     def differences(self) -> int:
-        return self.missing + self.extra
+        return self.missing + self.extra + self.counts_differing
 
 
 class CoverageCountDay(Model):

@@ -29,6 +29,7 @@ def upgrade():
     sa.Column('extra', sa.Integer(), nullable=False),
     sa.Column('examples', sa.JSON(), nullable=False),
     sa.Column('rebuild_pending', sa.Boolean(), nullable=False),
+    sa.Column('counts_differing', sa.Integer(), nullable=False),
     sa.CheckConstraint("kind IN ('sample', 'full')", name=op.f('ck_coverage_checks_kind_known')),
     sa.CheckConstraint('finished_at IS NULL OR started_at IS NOT NULL', name=op.f('ck_coverage_checks_finished_after_start')),
     sa.CheckConstraint('people >= 0 AND missing >= 0 AND extra >= 0', name=op.f('ck_coverage_checks_counts_not_negative')),

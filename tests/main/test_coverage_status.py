@@ -5,16 +5,27 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import select, text, update
+import pytest
+from sqlalchemy import delete, select, text, update
 
 from app.core.roles import Role
 from app.core.types import utcnow
 from app.extensions import db as _db
 from app.requirements import facts
-from app.requirements.models import CoverageCheck, CoverageRebuild
+from app.requirements.models import CoverageCheck, CoverageCount, CoverageCountDay, CoverageRebuild
 from app.requirements.tasks import check_coverage
 from tests.conftest import csrf_token
 from tests.requirements.test_facts import city  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def facts_only(city):  # noqa: F811
+    """These tests corrupt facts behind the app's back, which also sets the counts kept per
+    department apart from them: without counts, each test sees only the facts' differences
+    (test_counts_corrupted_behind_the_apps_back covers the counts)."""
+    _db.session.execute(delete(CoverageCount))
+    _db.session.execute(delete(CoverageCountDay))
+    _db.session.commit()
 
 
 def section(page: str) -> str:
@@ -161,3 +172,29 @@ def test_a_failed_rebuild_is_flagged_until_one_runs_again(client, login, hr, cit
     assert facts.run_pending_rebuilds(_db.session) == 1
     shown = section(client.get("/status").get_data(as_text=True))
     assert "fehlgeschlagen" not in shown
+
+
+def test_counts_corrupted_behind_the_apps_back(client, login, hr, city):  # noqa: F811
+    """Today's counts per department are checked against counting the facts, and shown."""
+    from app.core.clock import local_today
+    from app.requirements import counts
+
+    assert counts.build(_db.session, day=local_today(), due_soon_days=30)
+    assert check_coverage(kind="sample") == 0
+    _db.session.execute(
+        update(CoverageCount)
+        .where(
+            CoverageCount.department_id == city["kita"].id,
+            CoverageCount.requirement_id == city["everyone"].id,
+        )
+        .values(covered=CoverageCount.covered + 5)
+    )
+    _db.session.commit()
+    assert check_coverage(kind="full") == 1
+
+    login("hr@stadt.example")
+    full_row = section(client.get("/status").get_data(as_text=True))
+    full_row = full_row[full_row.index("Alle (wöchentlich)") :]
+    assert '<strong class="result--differences">1 Abweichung</strong>' in full_row
+    assert "abweichende Zählungen je Organisationseinheit: 1" in full_row
+    assert f"department {city['kita'].id}, requirement" in full_row

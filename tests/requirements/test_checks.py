@@ -5,13 +5,24 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select, text
+import pytest
+from sqlalchemy import delete, select, text
 
 from app.extensions import db as _db
 from app.requirements import fact_checks, facts
-from app.requirements.models import CoverageCheck
+from app.requirements.models import CoverageCheck, CoverageCount, CoverageCountDay
 from app.requirements.tasks import check_coverage
 from tests.requirements.test_facts import city  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def facts_only(city):  # noqa: F811
+    """These tests corrupt facts behind the app's back, which also sets the counts kept per
+    department apart from them: without counts, each test sees only the facts' differences
+    (test_counts_corrupted_behind_the_apps_back covers the counts)."""
+    _db.session.execute(delete(CoverageCount))
+    _db.session.execute(delete(CoverageCountDay))
+    _db.session.commit()
 
 
 def corrupt(employee_id: int) -> None:
