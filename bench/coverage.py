@@ -353,39 +353,50 @@ def completion_cost(session, ids: list[int], count: int) -> dict:
 
 
 def precompiled_rewrite(session, ids: list[int], count: int, touched: set[int]) -> dict:
-    """The person's facts deleted and inserted again by the statements the hook runs, compiled
-    once beforehand: what the database itself needs."""
-    from sqlalchemy import Integer, bindparam, delete, insert
+    """The person's facts of the requirements a completed course fulfils deleted and inserted
+    again by the statements the hook runs, compiled beforehand (outside the clock): what the
+    database itself needs."""
+    from sqlalchemy import Integer, bindparam, delete, insert, select
 
     from app.requirements import facts
-    from app.requirements.models import CoverageFact
+    from app.requirements.models import CoverageFact, requirement_courses
 
     pick = random.Random(12)
     table = CoverageFact.__table__
     person = bindparam("bench_person", type_=Integer)
+    fulfils: dict[int, list[int]] = {}
+    for course_id, requirement_id in session.execute(
+        select(requirement_courses.c.course_id, requirement_courses.c.requirement_id)
+    ):
+        fulfils.setdefault(course_id, []).append(requirement_id)
 
     def who(column):
         return column == person
 
     dialect = session.get_bind().dialect
-    statements = [
-        delete(table).where(who(table.c.employee_id)),
-        insert(table).from_select(list(facts.FACT_COLUMNS), facts.fact_query(employees=who)),
-    ]
-    compiled = []
-    for statement in statements:
-        text_form = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-        compiled.append((str(text_form), text_form.params))
     raw = session.connection().connection.driver_connection
     times = []
     for n in range(count + 1):
         employee = pick.choice(ids)
+        requirements = fulfils.get(pick.randint(1, 40), []) or [0]
         touched.add(employee)
+        statements = [
+            delete(table).where(who(table.c.employee_id), table.c.requirement_id.in_(requirements)),
+            insert(table).from_select(
+                list(facts.FACT_COLUMNS),
+                facts.fact_query(employees=who, requirement_ids=requirements),
+            ),
+        ]
+        compiled = []
+        for statement in statements:
+            text_form = statement.compile(
+                dialect=dialect, compile_kwargs={"render_postcompile": True}
+            )
+            compiled.append((str(text_form), text_form.params))
         began = time.perf_counter()
         with raw.cursor() as cursor:
             for sql, params in compiled:
-                values = {**params, "bench_person": employee}
-                cursor.execute(sql, values)
+                cursor.execute(sql, {**params, "bench_person": employee})
         raw.commit()
         if n:
             times.append(time.perf_counter() - began)

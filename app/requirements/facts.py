@@ -95,6 +95,18 @@ def between(lowest: int, highest: int, column: Any) -> ColumnElement[bool]:
     return condition
 
 
+#: Some requirements: their ids, or an expanding bound parameter standing for them (in the
+#: statements built once, see ``_people_rewrite``).
+RequirementIds = Collection[int] | BindParameter[Any]
+
+
+def _one_of(column: Any, ids: RequirementIds) -> ColumnElement[bool]:
+    condition: ColumnElement[bool] = column.in_(
+        ids if isinstance(ids, BindParameter) else list(ids)
+    )
+    return condition
+
+
 def _table(model: type[Model]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -142,7 +154,7 @@ FACT_COLUMNS = (
 def fact_query(
     *,
     employees: EmployeeFilter | None = None,
-    requirement_ids: Collection[int] | None = None,
+    requirement_ids: RequirementIds | None = None,
 ) -> Select[*tuple[Any, ...]]:
     """Rows (employee_id, requirement_id, department_id, exit_date, valid_until, due_on) for
     every active person in the audience of an active requirement, computed from the data."""
@@ -182,7 +194,7 @@ def fact_query(
 
 
 def _audience_pairs(
-    employees: EmployeeFilter | None, requirement_ids: Collection[int] | None
+    employees: EmployeeFilter | None, requirement_ids: RequirementIds | None
 ) -> Select[*tuple[Any, ...]]:
     """(employee_id, requirement_id) of everyone in an audience and not excluded from it."""
     included = _rule_matches(False, employees, requirement_ids).subquery("included")
@@ -196,7 +208,7 @@ def _audience_pairs(
 
 
 def _rule_matches(
-    exclude: bool, employees: EmployeeFilter | None, requirement_ids: Collection[int] | None
+    exclude: bool, employees: EmployeeFilter | None, requirement_ids: RequirementIds | None
 ) -> Any:
     rule_department = aliased(Department)
     filters: list[ColumnElement[bool]] = [
@@ -207,7 +219,7 @@ def _rule_matches(
     if employees is not None:
         filters.append(employees(Employee.id))
     if requirement_ids is not None:
-        filters.append(Requirement.id.in_(list(requirement_ids)))
+        filters.append(_one_of(Requirement.id, requirement_ids))
 
     def branch(kind: AudienceKind, match: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
         query: Select[*tuple[Any, ...]] = (
@@ -236,7 +248,7 @@ def _rule_matches(
 
 
 def _held_until(
-    employees: EmployeeFilter | None, requirement_ids: Collection[int] | None
+    employees: EmployeeFilter | None, requirement_ids: RequirementIds | None
 ) -> CompoundSelect[*tuple[Any, ...]]:
     """Per (employee, requirement): the last day their completions keep them covered.
 
@@ -251,7 +263,7 @@ def _held_until(
     if employees is not None:
         filters.append(employees(Completion.employee_id))
     if requirement_ids is not None:
-        filters.append(requirement_courses.c.requirement_id.in_(list(requirement_ids)))
+        filters.append(_one_of(requirement_courses.c.requirement_id, requirement_ids))
     columns = (
         Completion.employee_id,
         requirement_courses.c.requirement_id,
@@ -344,19 +356,27 @@ def _counts_until(n: Any, held: ColumnElement[date] | None) -> ColumnElement[dat
 # --- writing the table ------------------------------------------------------------------
 
 
-def refresh_employees(db_session: DbSession, employee_ids: Iterable[int]) -> int:
-    """Rewrite the rows of these people from the live computation (in the caller's
-    transaction); returns how many rows they have now."""
+def refresh_employees(
+    db_session: DbSession,
+    employee_ids: Iterable[int],
+    requirement_ids: Collection[int] | None = None,
+) -> int:
+    """Rewrite the rows of these people (of these requirements; None: of all) from the live
+    computation, in the caller's transaction; returns how many rows were written."""
     ids = sorted(set(employee_ids))
+    requirements = None if requirement_ids is None else sorted(set(requirement_ids))
     written = 0
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         _lock_people(db_session, chunk)
-        with _counting(db_session, partial(among, chunk), None):
-            stale, fresh = _people_rewrite()
-            db_session.execute(stale, {"employee_ids": chunk})
+        parameters: dict[str, list[int]] = {"employee_ids": chunk}
+        if requirements is not None:
+            parameters["requirement_ids"] = requirements
+        with _counting(db_session, partial(among, chunk), requirements):
+            stale, fresh = _people_rewrite(requirements is not None)
+            db_session.execute(stale, parameters)
             result = db_session.execute(
-                fresh, {"employee_ids": chunk}, execution_options={"preserve_rowcount": True}
+                fresh, parameters, execution_options={"preserve_rowcount": True}
             )
         written += int(getattr(result, "rowcount", 0) or 0)
     return written
@@ -382,19 +402,28 @@ def _counting(
 
 
 @cache
-def _people_rewrite() -> tuple[Delete, Insert]:
+def _people_rewrite(some_requirements: bool) -> tuple[Delete, Insert]:
     """The DELETE and INSERT … SELECT that rewrite some people's rows (ids in the expanding
-    parameter ``employee_ids``), built once: building the live computation's statement took
-    about 11 ms of Python per call, more than the database needed for one person."""
+    parameter ``employee_ids``; with ``some_requirements`` only those in ``requirement_ids``),
+    built once: building the live computation's statement took about 11 ms of Python per
+    call, more than the database needed for one person."""
     ids: BindParameter[Any] = bindparam("employee_ids", expanding=True)
+    requirements: BindParameter[Any] | None = (
+        bindparam("requirement_ids", expanding=True) if some_requirements else None
+    )
 
     def chosen(column: Any) -> ColumnElement[bool]:
         condition: ColumnElement[bool] = column.in_(ids)
         return condition
 
+    stale = delete(_FACTS).where(chosen(_FACTS.c.employee_id))
+    if requirements is not None:
+        stale = stale.where(_FACTS.c.requirement_id.in_(requirements))
     return (
-        delete(_FACTS).where(chosen(_FACTS.c.employee_id)),
-        insert(_FACTS).from_select(list(FACT_COLUMNS), fact_query(employees=chosen)),
+        stale,
+        insert(_FACTS).from_select(
+            list(FACT_COLUMNS), fact_query(employees=chosen, requirement_ids=requirements)
+        ),
     )
 
 
@@ -489,10 +518,17 @@ class _Pending:
     requirements: set[int] = field(default_factory=set)
     #: New people inserted in bulk (their ids are not known before the insert).
     personnel_numbers: set[str] = field(default_factory=set)
+    #: People whose completions of these courses changed: only the requirements those
+    #: courses fulfil need rewriting (unless the person is in ``employees`` anyway).
+    completions: dict[int, set[int]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
-            self.employees or self.departments or self.requirements or self.personnel_numbers
+            self.employees
+            or self.departments
+            or self.requirements
+            or self.personnel_numbers
+            or self.completions
         )
 
 
@@ -524,7 +560,10 @@ def _note_changes(session: Session, _flush_context: object) -> None:
     pending = _pending(session)
     for instance in (*session.new, *session.dirty, *session.deleted):
         if isinstance(instance, Completion):
-            pending.employees.update(_values(instance, "employee_id"))
+            for employee_id in _values(instance, "employee_id"):
+                pending.completions.setdefault(employee_id, set()).update(
+                    _values(instance, "course_id")
+                )
         elif isinstance(instance, Employee):
             created_or_gone = instance in session.new or instance in session.deleted
             if created_or_gone or any(
@@ -659,8 +698,34 @@ def write_pending(db_session: DbSession, pending: _Pending) -> None:
             else:
                 for requirement_id in sorted(existing):
                     queue_rebuild(db_session, requirement_id)
+    completed = {e: c for e, c in pending.completions.items() if e not in employees}
+    # Every person this commit rewrites, locked at once in bucket order (no deadlocks).
+    _lock_people(db_session, sorted(employees | completed.keys()))
+    for requirement_ids, people in _by_requirements(db_session, completed).items():
+        refresh_employees(db_session, people, requirement_ids)
     if employees:
         refresh_employees(db_session, employees)
+
+
+def _by_requirements(
+    db_session: DbSession, courses_of: Mapping[int, set[int]]
+) -> dict[frozenset[int], list[int]]:
+    """People grouped by the requirements their changed completions' courses fulfil."""
+    if not courses_of:
+        return {}
+    fulfils: dict[int, set[int]] = {}
+    for course_id, requirement_id in db_session.execute(
+        select(requirement_courses.c.course_id, requirement_courses.c.requirement_id).where(
+            requirement_courses.c.course_id.in_(sorted(set().union(*courses_of.values())))
+        )
+    ):
+        fulfils.setdefault(course_id, set()).add(requirement_id)
+    groups: dict[frozenset[int], list[int]] = {}
+    for employee_id, course_ids in courses_of.items():
+        requirement_ids = frozenset().union(*(fulfils.get(c, set()) for c in course_ids))
+        if requirement_ids:  # a course no requirement asks for changes nothing
+            groups.setdefault(requirement_ids, []).append(employee_id)
+    return groups
 
 
 def _staff_count(db_session: DbSession) -> int:
