@@ -176,6 +176,9 @@ class Config:
     #: A running rebuild that has not reported progress for this long lost its worker and is
     #: taken over by the next sweep.
     COVERAGE_REBUILD_LEASE_SECONDS = _env_int("COVERAGE_REBUILD_LEASE_SECONDS", 600)
+    #: Ranges of people a rebuild rewrites side by side, each on its own connection
+    #: (PostgreSQL; SQLite has one writer); about the database server's cores.
+    COVERAGE_REBUILD_WORKERS = _env_int("COVERAGE_REBUILD_WORKERS", 2)
     #: People compared by the nightly check of the coverage facts (the weekly one: everyone).
     COVERAGE_CHECK_SAMPLE = _env_int("COVERAGE_CHECK_SAMPLE", 1000)
     #: Overdue people are reminded again every this many days …

@@ -127,7 +127,7 @@ def rebuild_in_this_process(url: str) -> dict:
 
     from app import create_app
     from app.extensions import db
-    from app.requirements.facts import rebuild_facts
+    from app.requirements.facts import rebuild_facts, rebuild_workers
     from app.requirements.models import CoverageFact
 
     app = create_app()
@@ -144,7 +144,7 @@ def rebuild_in_this_process(url: str) -> dict:
             last[0] = now
 
         began = time.perf_counter()
-        rows = rebuild_facts(db.session, on_progress=progress)
+        rows = rebuild_facts(db.session, on_progress=progress, workers=rebuild_workers())
         seconds = time.perf_counter() - began
         db.session.execute(text("ANALYZE coverage_facts"))
         db.session.commit()

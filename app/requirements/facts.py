@@ -14,15 +14,16 @@ of recomputing a city's history on every request:
   progress), as is a full rebuild on demand.
 
 Concurrent writers of the same person's rows are serialised by transaction-scoped advisory
-locks on PostgreSQL (one per bucket of people, taken in order, so two writers never deadlock);
-SQLite serialises every writer anyway.
+locks on PostgreSQL (one per range of ids, taken in order, so two writers never deadlock; see
+``_lock_range``); SQLite serialises every writer anyway.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache, partial
@@ -57,6 +58,7 @@ from sqlalchemy import (
     type_coerce,
     union,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session, aliased
 from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.sql import visitors
@@ -124,9 +126,11 @@ _KEPT = frozenset({_FACTS, _table(CoverageCount)})
 #: People per statement when many are rewritten (bounded memory and statement size).
 CHUNK = 2000
 
-#: PostgreSQL advisory locks on people are taken per bucket (employee id modulo this).
-LOCK_BUCKETS = 256
+#: PostgreSQL advisory locks on people: one per range of ``CHUNK`` ids (``_lock_range``);
+#: a transaction touching more ranges than this locks everyone instead.
+MAX_RANGE_LOCKS = 256
 _LOCK_SPACE = 13_013  # the first key of the two-key advisory lock: "coverage facts"
+_EVERYONE = -1  # the second key of the lock on everyone (ranges are 0 and up)
 
 #: Person attributes that change which requirements apply or when they are due.
 _EMPLOYEE_FIELDS = (
@@ -433,50 +437,123 @@ def refresh_requirements(
     *,
     on_progress: Callable[[int, int], None] | None = None,
     commit_each_chunk: bool = False,
+    workers: int = 1,
 ) -> int:
-    """Rewrite every person's rows of these requirements, a range of people at a time."""
-    bounds = db_session.execute(select(func.min(Employee.id), func.max(Employee.id))).one()
-    total = db_session.scalar(select(func.count(Employee.id))) or 0
-    if bounds[0] is None:
+    """Rewrite every person's rows of these requirements, a range of people at a time.
+
+    In one transaction (``commit_each_chunk`` false) the kept counts follow each range. A
+    rebuild that commits each range leaves the counts alone and counts the day again at the
+    end (in between the figures are those from before the rebuild), and on PostgreSQL it may
+    rewrite ``workers`` ranges side by side, each on its own connection."""
+    ranges = _id_ranges(db_session)
+    if not ranges:
         db_session.execute(
             delete(CoverageFact).where(CoverageFact.requirement_id.in_(list(requirement_ids)))
         )
         return 0
-    lowest, highest = int(bounds[0]), int(bounds[1])
+    total = db_session.scalar(select(func.count(Employee.id))) or 0
+    if not commit_each_chunk:
+        written = 0
+        for start, end in ranges:
+            written += _refresh_range(db_session, start, end, requirement_ids, counted=True)[0]
+        return written
+    db_session.commit()  # end the read (SQLite: a reading transaction may hold the write lock)
+    side_by_side = workers > 1 and _is_postgresql(db_session)
+    results = (
+        _ranges_side_by_side(db_session, ranges, requirement_ids, workers)
+        if side_by_side
+        else _ranges_one_by_one(db_session, ranges, requirement_ids)
+    )
     written = done = 0
-    for start in range(lowest, highest + 1, CHUNK):
-        end = start + CHUNK - 1
-        lock_all_people(db_session)
-        written += _rewrite(db_session, partial(between, start, end), requirement_ids)
-        done += (
-            db_session.scalar(
-                select(func.count(Employee.id)).where(Employee.id.between(start, end))
-            )
-            or 0
-        )
-        if on_progress is not None:
-            on_progress(done, total)
-        if commit_each_chunk:
-            db_session.commit()
+    try:
+        for rows, people in results:
+            written += rows
+            done += people
+            if on_progress is not None:
+                on_progress(done, total)
+                db_session.commit()
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
+    _recount(db_session)
     return written
 
 
+def _id_ranges(db_session: DbSession) -> list[tuple[int, int]]:
+    """Ranges of employee ids, ``CHUNK`` each, aligned to the lock ranges (``_lock_range``)."""
+    bounds = db_session.execute(select(func.min(Employee.id), func.max(Employee.id))).one()
+    if bounds[0] is None:
+        return []
+    lowest = int(bounds[0]) // CHUNK * CHUNK
+    return [(start, start + CHUNK - 1) for start in range(lowest, int(bounds[1]) + 1, CHUNK)]
+
+
+def _refresh_range(
+    db_session: DbSession, start: int, end: int, requirement_ids: Collection[int], *, counted: bool
+) -> tuple[int, int]:
+    """Rewrite the rows of people ``start``..``end`` (ids); returns (rows, people)."""
+    _lock_range(db_session, start, end)
+    people = partial(between, start, end)
+    written = _rewrite(db_session, people, requirement_ids, counted=counted)
+    in_range = db_session.scalar(select(func.count(Employee.id)).where(people(Employee.id)))
+    return written, in_range or 0
+
+
+def _ranges_one_by_one(
+    db_session: DbSession, ranges: Sequence[tuple[int, int]], requirement_ids: Collection[int]
+) -> Iterator[tuple[int, int]]:
+    for start, end in ranges:
+        result = _refresh_range(db_session, start, end, requirement_ids, counted=False)
+        db_session.commit()
+        yield result
+
+
+def _ranges_side_by_side(
+    db_session: DbSession,
+    ranges: Sequence[tuple[int, int]],
+    requirement_ids: Collection[int],
+    workers: int,
+) -> Iterator[tuple[int, int]]:
+    """Each range in its own transaction on one of ``workers`` connections (threads); the
+    results come back to the caller's thread, which reports progress. Stopping early (the
+    rebuild was taken over, or failed) cancels the ranges not yet started."""
+    bind = db_session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+
+    def one(bounds: tuple[int, int]) -> tuple[int, int]:
+        with Session(bind=engine) as session:
+            result = _refresh_range(session, *bounds, requirement_ids, counted=False)
+            session.commit()
+            return result
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="coverage-rebuild") as pool:
+        futures = [pool.submit(one, bounds) for bounds in ranges]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+
 def _rewrite(
-    db_session: DbSession, employees: EmployeeFilter, requirement_ids: Collection[int] | None
+    db_session: DbSession,
+    employees: EmployeeFilter,
+    requirement_ids: Collection[int] | None,
+    *,
+    counted: bool = True,
 ) -> int:
     facts = _table(CoverageFact)
     stale = delete(facts).where(employees(facts.c.employee_id))
     if requirement_ids is not None:
         stale = stale.where(facts.c.requirement_id.in_(list(requirement_ids)))
-    with _counting(db_session, employees, requirement_ids):
+    fresh = insert(facts).from_select(
+        list(FACT_COLUMNS), fact_query(employees=employees, requirement_ids=requirement_ids)
+    )
+    with _counting(db_session, employees, requirement_ids) if counted else nullcontext():
         db_session.execute(stale)
-        result = db_session.execute(
-            insert(facts).from_select(
-                list(FACT_COLUMNS),
-                fact_query(employees=employees, requirement_ids=requirement_ids),
-            ),
-            execution_options={"preserve_rowcount": True},
-        )
+        result = db_session.execute(fresh, execution_options={"preserve_rowcount": True})
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -485,27 +562,53 @@ def _is_postgresql(db_session: DbSession) -> bool:
 
 
 def _lock_people(db_session: DbSession, employee_ids: Sequence[int]) -> None:
-    """Wait for other transactions rewriting any of these people (PostgreSQL; buckets in
-    order, so that two writers of overlapping people cannot deadlock)."""
+    """Wait for other transactions rewriting any of these people (PostgreSQL; see
+    ``_lock_range``). Very many people at once (a city's import) lock everyone instead, which
+    keeps the number of locks a transaction holds bounded."""
     if not _is_postgresql(db_session):
         return
-    for bucket in sorted({employee_id % LOCK_BUCKETS for employee_id in employee_ids}):
-        db_session.execute(select(func.pg_advisory_xact_lock(_LOCK_SPACE, bucket)))
+    ranges = sorted({employee_id // CHUNK for employee_id in employee_ids})
+    if len(ranges) > MAX_RANGE_LOCKS:
+        lock_all_people(db_session)
+        return
+    _take_locks(db_session, ranges)
+
+
+def _lock_range(db_session: DbSession, start: int, end: int) -> None:
+    """Wait for other transactions rewriting people with ids ``start``..``end``.
+
+    Every writer of facts holds the shared lock on everyone, then one exclusive lock per
+    range of ``CHUNK`` ids it touches, taken in ascending order (so two writers never
+    deadlock); ``lock_all_people`` takes the lock on everyone exclusively. A rebuild's
+    ranges therefore run side by side, and a person's change waits only for the range
+    holding them."""
+    if _is_postgresql(db_session):
+        _take_locks(db_session, list(range(start // CHUNK, end // CHUNK + 1)))
+
+
+def _take_locks(db_session: DbSession, ranges: list[int]) -> None:
+    db_session.execute(
+        text("SELECT pg_advisory_xact_lock_shared(:space, :everyone)"),
+        {"space": _LOCK_SPACE, "everyone": _EVERYONE},
+    )
+    # One statement for all ranges, in ascending order (unnest keeps the array's order).
+    db_session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(:space, r))"
+            " FROM unnest(CAST(:ranges AS integer[])) WITH ORDINALITY AS t(r, n)"
+        ),
+        {"space": _LOCK_SPACE, "ranges": ranges},
+    )
 
 
 def lock_all_people(db_session: DbSession) -> None:
     """Wait for every transaction rewriting facts, and hold them off until this one ends
     (PostgreSQL; SQLite has one writer at a time anyway)."""
-    if not _is_postgresql(db_session):
-        return
-    # One statement, buckets in ascending order (as every writer takes them).
-    db_session.execute(
-        text(
-            "SELECT count(pg_advisory_xact_lock(:space, bucket))"
-            " FROM generate_series(0, :last) AS bucket"
-        ),
-        {"space": _LOCK_SPACE, "last": LOCK_BUCKETS - 1},
-    )
+    if _is_postgresql(db_session):
+        db_session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :everyone)"),
+            {"space": _LOCK_SPACE, "everyone": _EVERYONE},
+        )
 
 
 # --- noticing changes -------------------------------------------------------------------
@@ -699,7 +802,7 @@ def write_pending(db_session: DbSession, pending: _Pending) -> None:
                 for requirement_id in sorted(existing):
                     queue_rebuild(db_session, requirement_id)
     completed = {e: c for e, c in pending.completions.items() if e not in employees}
-    # Every person this commit rewrites, locked at once in bucket order (no deadlocks).
+    # Every person this commit rewrites, locked at once in ascending order (no deadlocks).
     _lock_people(db_session, sorted(employees | completed.keys()))
     for requirement_ids, people in _by_requirements(db_session, completed).items():
         refresh_employees(db_session, people, requirement_ids)
@@ -817,7 +920,11 @@ def run_rebuild(
                 delete(CoverageFact).where(CoverageFact.requirement_id.not_in(requirement_ids))
             )
         refresh_requirements(
-            db_session, requirement_ids, on_progress=progress, commit_each_chunk=True
+            db_session,
+            requirement_ids,
+            on_progress=progress,
+            commit_each_chunk=True,
+            workers=rebuild_workers(),
         )
     except RebuildTakenOver:
         db_session.rollback()
@@ -829,8 +936,6 @@ def run_rebuild(
         )
         db_session.commit()
         raise
-    if rebuild.requirement_id is None:
-        _recount(db_session)
     finished = db_session.execute(
         _REBUILDS.update()
         .where(mine, CoverageRebuild.state == "running")
@@ -938,9 +1043,11 @@ def rebuild_facts(
     *,
     requirement_ids: Collection[int] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> int:
     """Rebuild the table now (all requirements, or some), committing after each range of
-    people; returns the rows written (for commands, the demo and benchmarks)."""
+    people, ``workers`` ranges side by side on PostgreSQL; returns the rows written (for
+    commands, the demo and benchmarks)."""
     ids = (
         list(db_session.scalars(select(Requirement.id)))
         if requirement_ids is None
@@ -948,11 +1055,17 @@ def rebuild_facts(
     )
     if requirement_ids is None:
         db_session.execute(delete(CoverageFact).where(CoverageFact.requirement_id.not_in(ids)))
-    written = refresh_requirements(db_session, ids, on_progress=on_progress, commit_each_chunk=True)
-    db_session.commit()
-    if requirement_ids is None:
-        _recount(db_session)
-    return written
+    return refresh_requirements(
+        db_session, ids, on_progress=on_progress, commit_each_chunk=True, workers=workers
+    )
+
+
+def rebuild_workers() -> int:
+    """Ranges of people a rebuild rewrites side by side (setting ``COVERAGE_REBUILD_WORKERS``;
+    PostgreSQL only, each on its own connection)."""
+    if has_app_context():
+        return max(1, int(current_app.config.get("COVERAGE_REBUILD_WORKERS", 1)))
+    return 1
 
 
 def _recount(db_session: DbSession) -> None:

@@ -3,18 +3,26 @@ workers never run the same rebuild, and a rebuild left by a dead worker is taken
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from app.core.types import utcnow
 from app.extensions import db as _db
 from app.requirements import facts
-from app.requirements.models import AudienceKind, AudienceRule, CoverageRebuild, Requirement
+from app.requirements.models import (
+    AudienceKind,
+    AudienceRule,
+    CoverageFact,
+    CoverageRebuild,
+    Requirement,
+)
 from app.requirements.tasks import rebuild_coverage
-from app.staff.models import Department
+from app.staff.models import Department, Employee
 from tests.conftest import csrf_token
 from tests.courses.concurrent import run_at_once
 from tests.requirements.test_facts import assert_table_matches, city, status_of  # noqa: F401
@@ -200,4 +208,54 @@ def test_hr_saving_the_form_starts_the_rebuild_after_the_request(
         time.sleep(0.1)
     assert state == "done"
     assert status_of(large_city["anna"].id, requirement_id) is None
+    assert_table_matches()
+
+
+def test_a_rebuild_rewrites_ranges_side_by_side_and_waits_only_for_a_held_range(
+    city,  # noqa: F811
+    app,
+    db,
+    monkeypatch,
+):
+    """Two workers: while another transaction holds the first person's range (a change of
+    theirs not yet committed), the rebuild still rewrites every other range, and finishes
+    once that transaction ends. One worker at a time would have waited at the first range."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("ranges side by side need PostgreSQL; SQLite has one writer at a time")
+    monkeypatch.setattr(facts, "CHUNK", 1)  # one person per range
+    people = sorted(db.session.scalars(select(Employee.id).where(Employee.active)))
+    everyone = db.session.scalar(select(func.count(Employee.id)))
+    db.session.execute(delete(CoverageFact))
+    db.session.commit()
+    holder = Session(bind=db.engine)
+    facts._lock_people(holder, [people[0]])
+    progress: list[int] = []
+    errors: list[BaseException] = []
+
+    def rebuild() -> None:
+        with app.app_context():
+            try:
+                facts.rebuild_facts(
+                    db.session, workers=2, on_progress=lambda done, _total: progress.append(done)
+                )
+            except BaseException as error:  # asserted on below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=rebuild)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while (not progress or progress[-1] < everyone - 1) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert progress and progress[-1] == everyone - 1  # all but the held range
+        assert thread.is_alive()  # still waiting for it
+    finally:
+        holder.rollback()
+        holder.close()
+        thread.join(30)
+    assert errors == [] and not thread.is_alive()
+    assert progress[-1] == everyone
+    db.session.expire_all()
     assert_table_matches()
