@@ -363,15 +363,11 @@ def precompiled_rewrite(session, ids: list[int], count: int, touched: set[int]) 
 
     pick = random.Random(12)
     table = CoverageFact.__table__
-    person = bindparam("bench_person", type_=Integer)
     fulfils: dict[int, list[int]] = {}
     for course_id, requirement_id in session.execute(
         select(requirement_courses.c.course_id, requirement_courses.c.requirement_id)
     ):
         fulfils.setdefault(course_id, []).append(requirement_id)
-
-    def who(column):
-        return column == person
 
     dialect = session.get_bind().dialect
     raw = session.connection().connection.driver_connection
@@ -380,6 +376,11 @@ def precompiled_rewrite(session, ids: list[int], count: int, touched: set[int]) 
         employee = pick.choice(ids)
         requirements = fulfils.get(pick.randint(1, 40), []) or [0]
         touched.add(employee)
+        person = bindparam("bench_person", value=employee, type_=Integer)
+
+        def who(column, person=person):
+            return column == person
+
         statements = [
             delete(table).where(who(table.c.employee_id), table.c.requirement_id.in_(requirements)),
             insert(table).from_select(
@@ -396,7 +397,7 @@ def precompiled_rewrite(session, ids: list[int], count: int, touched: set[int]) 
         began = time.perf_counter()
         with raw.cursor() as cursor:
             for sql, params in compiled:
-                cursor.execute(sql, {**params, "bench_person": employee})
+                cursor.execute(sql, params)
         raw.commit()
         if n:
             times.append(time.perf_counter() - began)
