@@ -364,19 +364,23 @@ def refresh_employees(
     db_session: DbSession,
     employee_ids: Iterable[int],
     requirement_ids: Collection[int] | None = None,
+    *,
+    locked: bool = False,
 ) -> int:
     """Rewrite the rows of these people (of these requirements; None: of all) from the live
-    computation, in the caller's transaction; returns how many rows were written."""
+    computation, in the caller's transaction (``locked``: it holds their locks already);
+    returns how many rows were written."""
     ids = sorted(set(employee_ids))
     requirements = None if requirement_ids is None else sorted(set(requirement_ids))
     written = 0
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        _lock_people(db_session, chunk)
+        if not locked:
+            _lock_people(db_session, chunk)
         parameters: dict[str, list[int]] = {"employee_ids": chunk}
         if requirements is not None:
             parameters["requirement_ids"] = requirements
-        with _counting(db_session, partial(among, chunk), requirements):
+        with _counting(db_session, partial(among, chunk), requirements, people=chunk):
             stale, fresh = _people_rewrite(requirements is not None)
             db_session.execute(stale, parameters)
             result = db_session.execute(
@@ -388,21 +392,30 @@ def refresh_employees(
 
 @contextmanager
 def _counting(
-    db_session: DbSession, employees: EmployeeFilter, requirement_ids: Collection[int] | None
+    db_session: DbSession,
+    employees: EmployeeFilter,
+    requirement_ids: Collection[int] | None,
+    *,
+    people: Sequence[int] | None = None,
 ) -> Iterator[None]:
-    """Around a rewrite of these people's facts: the counts kept per department
-    (``counts``) change by what it changes, in the same transaction."""
+    """Around a rewrite of these people's facts (``people``: their ids, when known): the
+    counts kept per department (``counts``) change by what it changes, in the same
+    transaction."""
     from app.requirements import counts  # noqa: PLC0415 (counts reads facts: import cycle)
 
     days = counts.counted_days(db_session)
     if not days:
         yield
         return
-    before = counts.tally(db_session, days, employees, requirement_ids)
+
+    def tally() -> counts.Tally:
+        if people is not None:
+            return counts.tally_people(db_session, days, people, requirement_ids)
+        return counts.tally(db_session, days, employees, requirement_ids)
+
+    before = tally()
     yield
-    counts.add_difference(
-        db_session, before, counts.tally(db_session, days, employees, requirement_ids)
-    )
+    counts.add_difference(db_session, before, tally())
 
 
 @cache
@@ -805,9 +818,9 @@ def write_pending(db_session: DbSession, pending: _Pending) -> None:
     # Every person this commit rewrites, locked at once in ascending order (no deadlocks).
     _lock_people(db_session, sorted(employees | completed.keys()))
     for requirement_ids, people in _by_requirements(db_session, completed).items():
-        refresh_employees(db_session, people, requirement_ids)
+        refresh_employees(db_session, people, requirement_ids, locked=True)
     if employees:
-        refresh_employees(db_session, employees)
+        refresh_employees(db_session, employees, locked=True)
 
 
 def _by_requirements(
