@@ -36,13 +36,20 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.core.types import DbSession
-from app.requirements.facts import EmployeeFilter, lock_all_people
+from app.requirements.facts import (
+    FACT_COLUMNS,
+    EmployeeFilter,
+    lock_all_people,
+    people_rewrite,
+)
 from app.requirements.models import CoverageCount, CoverageCountDay, CoverageFact, Requirement
 from app.requirements.status import MEASURES, exempt_pairs, measures, status_query, statuses_of
 from app.staff.models import Department
@@ -167,6 +174,67 @@ def _people_counted(day: date, due_soon_days: int, some_requirements: bool) -> S
     if some_requirements:
         filters.append(_FACTS.c.requirement_id.in_(bindparam("tally_requirements", expanding=True)))
     return _counted(day, due_soon_days, filters)
+
+
+def rewrite_people(
+    db_session: DbSession,
+    days: Sequence[tuple[date, int]],
+    parameters: dict[str, list[int]],
+) -> int:
+    """PostgreSQL: rewrite some people's facts (``facts.people_rewrite``'s parameters) and
+    add the difference to the kept days' counts in one statement: the rows deleted and
+    inserted are counted as they go (data-modifying CTEs), instead of a tally before, a
+    DELETE, an INSERT, a tally after and an upsert. Returns how many rows were written."""
+    statement = _rewritten_and_counted(tuple(days), "requirement_ids" in parameters)
+    return int(db_session.execute(statement, parameters).scalar_one())
+
+
+@lru_cache(maxsize=16)
+def _rewritten_and_counted(days: tuple[tuple[date, int], ...], some_requirements: bool) -> Any:
+    stale, _fresh, people_facts = people_rewrite(some_requirements)
+    gone = stale.returning(*_FACTS.c).cte("gone")
+    # The sub-statements of a WITH run in no fixed order: the INSERT reads the DELETE's
+    # count first (an InitPlan, evaluated before its first row), so the old rows are gone.
+    deleted = select(func.count()).select_from(gone).scalar_subquery()
+    after_deleting = people_facts.where(deleted >= 0)
+    written = (
+        insert(CoverageFact)
+        .from_select(list(FACT_COLUMNS), after_deleting)
+        .returning(*_FACTS.c)
+        .cte("written")
+    )
+    parts = []
+    for day, due_soon_days in days:
+        for rows_of, sign in ((written, 1), (gone, -1)):
+            rows = statuses_of(rows_of, day, due_soon_days, [], exemptions=False).subquery()
+            parts.append(
+                select(
+                    literal(day, Date).label("day"),
+                    rows.c.department_id,
+                    rows.c.requirement_id,
+                    *(
+                        (measure * sign).label(name)
+                        for name, measure in zip(MEASURES, measures(rows), strict=True)
+                    ),
+                ).group_by(rows.c.department_id, rows.c.requirement_id)
+            )
+    together = union_all(*parts).subquery("together")
+    key = (together.c.day, together.c.department_id, together.c.requirement_id)
+    sums = [func.sum(together.c[name]) for name in MEASURES]
+    difference = (
+        select(*key, *(total.label(name) for name, total in zip(MEASURES, sums, strict=True)))
+        .group_by(*key)
+        .having(or_(*(total != 0 for total in sums)))
+        .order_by(*key)  # key order, as add_difference: writers never wait in a circle
+    )
+    upsert = postgresql.insert(CoverageCount).from_select(
+        ["day", "department_id", "requirement_id", *MEASURES], difference
+    )
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["day", "department_id", "requirement_id"],
+        set_={name: _COUNTS.c[name] + upsert.excluded[name] for name in MEASURES},
+    )
+    return select(func.count()).select_from(written).add_cte(upsert.cte("counted"))
 
 
 def add_difference(db_session: DbSession, before: Tally, after: Tally) -> None:

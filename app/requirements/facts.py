@@ -98,7 +98,7 @@ def between(lowest: int, highest: int, column: Any) -> ColumnElement[bool]:
 
 
 #: Some requirements: their ids, or an expanding bound parameter standing for them (in the
-#: statements built once, see ``_people_rewrite``).
+#: statements built once, see ``people_rewrite``).
 RequirementIds = Collection[int] | BindParameter[Any]
 
 
@@ -370,8 +370,11 @@ def refresh_employees(
     """Rewrite the rows of these people (of these requirements; None: of all) from the live
     computation, in the caller's transaction (``locked``: it holds their locks already);
     returns how many rows were written."""
+    from app.requirements import counts  # noqa: PLC0415 (counts reads facts: import cycle)
+
     ids = sorted(set(employee_ids))
     requirements = None if requirement_ids is None else sorted(set(requirement_ids))
+    days = counts.counted_days(db_session)
     written = 0
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
@@ -380,8 +383,11 @@ def refresh_employees(
         parameters: dict[str, list[int]] = {"employee_ids": chunk}
         if requirements is not None:
             parameters["requirement_ids"] = requirements
+        if days and _is_postgresql(db_session):
+            written += counts.rewrite_people(db_session, days, parameters)
+            continue
         with _counting(db_session, partial(among, chunk), requirements, people=chunk):
-            stale, fresh = _people_rewrite(requirements is not None)
+            stale, fresh, _rows = people_rewrite(requirements is not None)
             db_session.execute(stale, parameters)
             result = db_session.execute(
                 fresh, parameters, execution_options={"preserve_rowcount": True}
@@ -419,11 +425,11 @@ def _counting(
 
 
 @cache
-def _people_rewrite(some_requirements: bool) -> tuple[Delete, Insert]:
+def people_rewrite(some_requirements: bool) -> tuple[Delete, Insert, Select[Any]]:
     """The DELETE and INSERT … SELECT that rewrite some people's rows (ids in the expanding
     parameter ``employee_ids``; with ``some_requirements`` only those in ``requirement_ids``),
-    built once: building the live computation's statement took about 11 ms of Python per
-    call, more than the database needed for one person."""
+    and the SELECT alone, built once: building the live computation's statement took about
+    11 ms of Python per call, more than the database needed for one person."""
     ids: BindParameter[Any] = bindparam("employee_ids", expanding=True)
     requirements: BindParameter[Any] | None = (
         bindparam("requirement_ids", expanding=True) if some_requirements else None
@@ -436,12 +442,8 @@ def _people_rewrite(some_requirements: bool) -> tuple[Delete, Insert]:
     stale = delete(_FACTS).where(chosen(_FACTS.c.employee_id))
     if requirements is not None:
         stale = stale.where(_FACTS.c.requirement_id.in_(requirements))
-    return (
-        stale,
-        insert(_FACTS).from_select(
-            list(FACT_COLUMNS), fact_query(employees=chosen, requirement_ids=requirements)
-        ),
-    )
+    rows = fact_query(employees=chosen, requirement_ids=requirements)
+    return stale, insert(_FACTS).from_select(list(FACT_COLUMNS), rows), rows
 
 
 def refresh_requirements(
