@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -26,7 +27,9 @@ class User(UserMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Stored lower-case; the login name.
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    #: None: no local password (the person logs in through the directory or single sign-on,
+    #: or has not yet set one from an invitation).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     employee_id: Mapped[int | None] = mapped_column(
         ForeignKey("employees.id", ondelete="SET NULL"), unique=True
@@ -59,10 +62,43 @@ class User(UserMixin, Model):
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return self.password_hash is not None and check_password_hash(self.password_hash, password)
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
+
+
+class IdentitySource(enum.StrEnum):
+    """Where an external login comes from."""
+
+    DIRECTORY = "ldap"  # LDAP / Active Directory
+    SINGLE_SIGN_ON = "oidc"  # OpenID Connect
+
+
+class UserIdentity(Model):
+    """An account in the directory or at the single sign-on provider that logs in as ``user``.
+
+    ``subject`` is the account's stable id there: the entry's DN for LDAP (its objectGUID or
+    entryUUID when the directory has one), issuer and ``sub`` claim for OpenID Connect."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (
+        UniqueConstraint("source", "subject", name="uq_user_identities_source_subject"),
+        CheckConstraint(f"source IN ({sql_values(IdentitySource)})", name="source_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
 
 
 class UserRole(Model):
