@@ -66,7 +66,7 @@ def login():
                 login=form.email.data,
                 password=form.password.data,
             )
-        except (services.AuthError, ExternalLoginRefused) as error:
+        except services.AuthError as error:  # ExternalLoginRefused is one too
             db.session.rollback()
             status = _show_login_error(form, error, directory_configured=bool(directory_settings))
         else:
@@ -78,7 +78,9 @@ def login():
                 session["locale"] = locale
             login_user(user, remember=form.remember.data)
             return redirect(next_path if is_safe_redirect_path(next_path) else url_for("main.home"))
-    return render_template("auth/login.html", form=form), status
+    return render_template(
+        "auth/login.html", form=form, directory_login=directory_settings is not None
+    ), status
 
 
 def _show_login_error(form: LoginForm, error: Exception, *, directory_configured: bool) -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import time
+
 import pytest
 from sqlalchemy import func, select
 
@@ -39,6 +42,13 @@ def test_the_login_page_asks_for_e_mail_or_user_name_when_a_directory_is_configu
 ):
     page = client.get("/auth/login").get_data(as_text=True)
     assert "E-Mail-Adresse oder Benutzername" in page
+    assert "Benutzername und Passwort Ihres Dienstrechners" in page
+
+
+def test_without_a_directory_the_login_page_asks_for_the_e_mail_address(client, app):
+    assert not app.config["LDAP_URL"]
+    page = client.get("/auth/login").get_data(as_text=True)
+    assert "Benutzername" not in page and "E-Mail-Adresse" in page
 
 
 def test_first_login_creates_the_user_linked_by_personnel_number_and_the_second_reuses_it(
@@ -188,6 +198,41 @@ def test_an_unreachable_directory_gives_a_message_and_local_logins_still_work(
     assert logged_in(client)
 
 
+def test_a_directory_that_accepts_but_never_answers_times_out_with_the_message(
+    client, login, make, directory, app
+):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections are accepted by the kernel, never answered
+        app.config["LDAP_URL"] = f"ldap://127.0.0.1:{silent.getsockname()[1]}"
+        app.config["LDAP_TIMEOUT"] = 1
+        make.employee(personnel_number="000123")
+        started = time.monotonic()
+        response = login("ademir", password_of("ademir"))
+    assert response.status_code == 503
+    assert UNREACHABLE in response.get_data(as_text=True)
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("name", ["ad\x00emir", "ademir\n", "a" * 255])
+def test_login_names_no_directory_or_database_takes_are_refused_on_the_form(
+    client, login, directory, name
+):
+    response = login(name, password_of("ademir"))
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Der Anmeldename" in page and not logged_in(client)
+
+
+def test_a_password_with_characters_no_password_holds_is_a_wrong_password(
+    client, login, make, directory
+):
+    make.employee(personnel_number="000123")
+    response = login("ademir", "Aylins\x00Passwort")
+    assert response.status_code == 401
+    assert WRONG in response.get_data(as_text=True)
+
+
 def test_logins_go_over_start_tls_and_ldaps_with_the_city_s_ca(login, client, make, directory, app):
     make.employee(personnel_number="000123")
     app.config.update(LDAP_START_TLS=True, LDAP_CA_FILE=directory.ca_file)
@@ -220,8 +265,6 @@ def _token(client) -> str:
 
 
 def _closed_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

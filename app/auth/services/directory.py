@@ -17,7 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ldap3 import BASE, NONE, SUBTREE, Connection, Server, Tls
-from ldap3.core.exceptions import LDAPException
+from ldap3.core.exceptions import (
+    LDAPException,
+    LDAPPasswordIsMandatoryError,
+    LDAPSASLPrepError,
+)
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
@@ -185,14 +189,19 @@ def _connect(settings: DirectorySettings, user: str | None, password: str | None
         receive_timeout=settings.timeout,
         read_only=True,
         raise_exceptions=False,
+        # A referral to another domain controller would be a second wait; AD's searches of
+        # one domain need none.
+        auto_referrals=False,
     )
-    connection.open()
-    if settings.start_tls and not server.ssl:
-        connection.start_tls()
-    if not connection.bind():
-        result = dict(connection.result)
+    try:
+        connection.open()
+        if settings.start_tls and not server.ssl:
+            connection.start_tls()
+        if not connection.bind():
+            raise _BindRefused(user or "anonymous", dict(connection.result))
+    except BaseException:
         connection.unbind()
-        raise _BindRefused(user or "anonymous", result)
+        raise
     return connection
 
 
@@ -231,6 +240,9 @@ def _check_password(settings: DirectorySettings, dn: str, password: str) -> None
     """Bind as the person on a connection of their own; a refused bind is a wrong password."""
     try:
         connection = _connect(settings, dn, password)
+    except (LDAPSASLPrepError, LDAPPasswordIsMandatoryError):
+        # Characters no password may hold (RFC 4013): refused before anything is sent.
+        raise WrongCredentials() from None
     except _BindRefused as refused:
         if refused.result.get("result") != _INVALID_CREDENTIALS:
             raise
