@@ -126,8 +126,8 @@ def directory(slapd_server, app, monkeypatch):
                 "userPassword": password,
                 "userAccountControl": str(control),
             }
-            if number:
-                attributes["employeeID"] = number
+            if number:  # AD's name for it, and OpenLDAP's
+                attributes["employeeID"] = attributes["employeeNumber"] = number
             assert admin.add(person_dn(login), attributes=attributes), admin.result
         groups = {HR_GROUP: [person_dn("mschulz"), person_dn("extern")], ADMIN_GROUP: [ROOT_DN]}
         for group, members in groups.items():

@@ -77,10 +77,34 @@ def test_without_a_personnel_number_the_e_mail_links_the_employee(login, make, d
     assert user.employee_id == jana.id
 
 
+def test_other_directories_log_in_by_uid_or_mail_with_employee_number(
+    client, login, make, db, directory, app
+):
+    app.config.update(LDAP_LOGIN_ATTRIBUTE="uid", LDAP_PERSONNEL_NUMBER_ATTRIBUTE="employeeNumber")
+    aylin = make.employee(personnel_number="000123", email=None)
+    assert login("ademir", password_of("ademir")).status_code == 302
+    client.post("/auth/logout", data={"csrf_token": _token(client)})
+    app.config["LDAP_LOGIN_ATTRIBUTE"] = "mail"
+    assert login("Aylin.Demir@stadt.example", password_of("ademir")).status_code == 302
+    [user] = users(db)
+    assert user.employee_id == aylin.id
+
+
 def test_a_local_password_keeps_working_beside_the_directory(client, login, make, db, directory):
     make.user("personal@stadt.example", roles=(Role.HR,), with_employee=False)
     assert login("personal@stadt.example").status_code == 302
     assert logged_in(client)
+
+
+def test_a_person_with_a_local_login_gets_the_same_login_through_the_directory(
+    client, login, make, db, directory
+):
+    aylin = make.employee(personnel_number="000123")
+    local = make.user("aylin@stadt.example", employee=aylin)
+    assert login("ademir", password_of("ademir")).status_code == 302
+    client.post("/auth/logout", data={"csrf_token": _token(client)})
+    assert login("aylin@stadt.example").status_code == 302  # the local password still works
+    assert [u.id for u in users(db)] == [local.id]
 
 
 def test_each_login_refreshes_the_roles_from_the_groups(client, login, make, db, directory):
@@ -196,6 +220,14 @@ def test_an_unreachable_directory_gives_a_message_and_local_logins_still_work(
     make.user("erika@stadt.example")
     assert login("erika@stadt.example").status_code == 302
     assert logged_in(client)
+
+
+def test_a_refused_service_account_gives_the_unreachable_message(login, make, directory, app):
+    app.config["LDAP_BIND_PASSWORD"] = "no-longer-valid"
+    make.employee(personnel_number="000123")
+    response = login("ademir", password_of("ademir"))
+    assert response.status_code == 503
+    assert UNREACHABLE in response.get_data(as_text=True)
 
 
 def test_a_directory_that_accepts_but_never_answers_times_out_with_the_message(

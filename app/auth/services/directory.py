@@ -158,6 +158,8 @@ def read_directory_account(
         with _connect(settings, settings.bind_dn, settings.bind_password) as service:
             entry = _find_person(service, settings, login)
             if entry is None:
+                # A bind as nobody, so an unknown name takes as long as a wrong password.
+                _check_password(settings, _nobody_dn(settings), password)
                 raise WrongCredentials()
             _check_password(settings, entry["dn"], password)
             attributes = entry["raw_attributes"]
@@ -250,6 +252,10 @@ def _check_password(settings: DirectorySettings, dn: str, password: str) -> None
             raise DirectoryAccountDisabled() from None
         raise WrongCredentials() from None
     connection.unbind()
+
+
+def _nobody_dn(settings: DirectorySettings) -> str:
+    return f"cn=no-such-account-{uuid.uuid4().hex},{settings.user_base}".rstrip(",")
 
 
 def _disabled(attributes: Mapping[str, list[bytes]]) -> bool:
