@@ -18,6 +18,7 @@ from app.core.roles import Role
 from tests.directory import (
     ADMIN_GROUP,
     HR_GROUP,
+    PEOPLE,
     password_of,
     person_dn,
     set_attribute,
@@ -67,6 +68,23 @@ def test_first_login_creates_the_user_linked_by_personnel_number_and_the_second_
     assert login("ADemir ", password_of("ademir")).status_code == 302
     assert [u.id for u in users(db)] == [user.id]
     assert db.session.scalar(select(func.count()).select_from(UserIdentity)) == 1
+
+
+def test_a_renamed_directory_entry_keeps_its_login_by_its_entry_uuid(
+    client, login, make, db, directory
+):
+    make.employee(personnel_number="000123")
+    assert login("ademir", password_of("ademir")).status_code == 302
+    client.post("/auth/logout", data={"csrf_token": _token(client)})
+    with directory.admin() as admin:
+        assert admin.modify_dn(person_dn("ademir"), "cn=aylin-yilmaz"), admin.result
+    try:
+        assert login("ademir", password_of("ademir")).status_code == 302
+        identities = db.session.scalars(select(UserIdentity)).all()
+        assert len(identities) == 1 and "=" not in identities[0].subject  # not a DN
+    finally:
+        with directory.admin() as admin:
+            admin.modify_dn(f"cn=aylin-yilmaz,{PEOPLE}", "cn=ademir")
 
 
 def test_without_a_personnel_number_the_e_mail_links_the_employee(login, make, db, directory):

@@ -155,7 +155,8 @@ def read_directory_account(
     if not login or not password:
         raise WrongCredentials()
     try:
-        with _connect(settings, settings.bind_dn, settings.bind_password) as service:
+        service = _connect(settings, settings.bind_dn, settings.bind_password)
+        try:
             entry = _find_person(service, settings, login)
             if entry is None:
                 # A bind as nobody, so an unknown name takes as long as a wrong password.
@@ -166,6 +167,9 @@ def read_directory_account(
             if _disabled(attributes) or not _matches_user_filter(service, settings, entry["dn"]):
                 raise DirectoryAccountDisabled()
             group_roles = _group_roles(service, settings, entry["dn"], attributes)
+        finally:
+            # ldap3's context manager leaves a connection bound before it open: close it here.
+            service.unbind()
     except LDAPException as error:
         log.warning("Directory %s not usable: %s", settings.url, error)
         raise DirectoryUnavailable(str(error)) from error
@@ -302,8 +306,8 @@ def _stable_id(settings: DirectorySettings, dn: str, attributes: Mapping[str, li
     values = _values(attributes, settings.id_attribute) if settings.id_attribute else []
     if values:
         raw = values[0]
-        if len(raw) == 16:
-            return str(uuid.UUID(bytes_le=raw))
+        if settings.id_attribute.lower() == "objectguid" and len(raw) == 16:
+            return str(uuid.UUID(bytes_le=raw))  # AD's binary GUID, as AD's tools print it
         return raw.decode("utf-8", errors="replace").lower()
     return _normal_dn(dn)
 
