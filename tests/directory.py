@@ -92,11 +92,12 @@ def slapd_server(tmp_path_factory):
     port, tls_port = _free_port(), _free_port()
     url, ldaps_url = f"ldap://127.0.0.1:{port}", f"ldaps://127.0.0.1:{tls_port}"
     # -d keeps slapd in the foreground (a child of this process, stopped below).
-    process = subprocess.Popen(
-        [SLAPD, "-d", "0", "-h", f"{url}/ {ldaps_url}/", "-f", str(folder / "slapd.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=(folder / "slapd.log").open("wb"),
-    )
+    with (folder / "slapd.log").open("wb") as log:  # slapd keeps its own copy of the handle
+        process = subprocess.Popen(
+            [SLAPD, "-d", "0", "-h", f"{url}/ {ldaps_url}/", "-f", str(folder / "slapd.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
     try:
         _wait_until_listening(process, port, folder / "slapd.log")
         server = DirectoryServer(url=url, ldaps_url=ldaps_url, ca_file=str(ca_file))
