@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := app:create_app
 
-.PHONY: run test screenshots lint format translations chromium haproxy extract-messages migrate seed worker beat bench bench-coverage faults clean
+.PHONY: run test screenshots lint format translations chromium slapd haproxy extract-messages migrate seed worker beat bench bench-coverage faults clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,16 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 	@test -x /usr/bin/chromium || { echo "chromium is missing and could not be installed" >&2; exit 1; }
 
+# The directory-login tests start Debian's slapd (OpenLDAP) of their own, with certificates from
+# openssl; installing the package starts no system slapd here (no systemd).
+slapd:
+	@{ test -x /usr/sbin/slapd && command -v openssl; } >/dev/null || { \
+		echo "Installing Debian's slapd and openssl for the directory-login tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq slapd openssl >/dev/null; }
+	@{ test -x /usr/sbin/slapd && command -v openssl; } >/dev/null || { echo "slapd or openssl is missing and could not be installed" >&2; exit 1; }
+
 # The multi-node enrolment benchmark puts Debian's haproxy in front of two gunicorns.
 haproxy:
 	@{ command -v haproxy || test -x /usr/sbin/haproxy; } >/dev/null || { \
@@ -57,7 +67,7 @@ haproxy:
 
 # The suite runs on SQLite with in-process tasks; when TEST_DATABASE_URL / TEST_REDIS_URL are
 # set (as .ci/run does) it runs a second time on PostgreSQL with a real Celery worker on Redis.
-test: lint translations chromium
+test: lint translations chromium slapd
 	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(BIN)/python -m pytest -q; \
 		status=$$?; [ $$status -eq 5 ] && echo "pytest collected no tests" >&2; [ $$status -eq 0 ]
 	@if [ -n "$$TEST_DATABASE_URL$$TEST_REDIS_URL" ]; then \

@@ -143,6 +143,40 @@ class Config:
     #: Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
 
+    # Directory login (LDAP / Active Directory); off while LDAP_URL is empty. See the README.
+    #: ``ldaps://host:636`` or ``ldap://host:389`` (then set LDAP_START_TLS).
+    LDAP_URL = os.environ.get("LDAP_URL", "").strip() or None
+    #: Upgrade an ``ldap://`` connection with StartTLS before anything is sent.
+    LDAP_START_TLS = _env_bool("LDAP_START_TLS")
+    #: PEM file with the CA(s) that signed the server's certificate (else: the system's CAs).
+    LDAP_CA_FILE = os.environ.get("LDAP_CA_FILE") or None
+    #: Seconds to wait for the directory to connect and to answer.
+    LDAP_TIMEOUT = _env_int("LDAP_TIMEOUT", 5)
+    #: The service account that searches for the person logging in (empty: anonymous search).
+    LDAP_BIND_DN = os.environ.get("LDAP_BIND_DN") or None
+    LDAP_BIND_PASSWORD = os.environ.get("LDAP_BIND_PASSWORD") or None
+    #: Where people are searched (the whole subtree), e.g. ``OU=Mitarbeiter,DC=stadt,DC=local``.
+    LDAP_USER_BASE = os.environ.get("LDAP_USER_BASE", "")
+    #: What people type as their login name: ``sAMAccountName`` (AD), ``uid`` or ``mail``.
+    LDAP_LOGIN_ATTRIBUTE = os.environ.get("LDAP_LOGIN_ATTRIBUTE", "sAMAccountName")
+    #: The attribute holding the personnel number (``employeeID`` in AD, ``employeeNumber``).
+    LDAP_PERSONNEL_NUMBER_ATTRIBUTE = os.environ.get(
+        "LDAP_PERSONNEL_NUMBER_ATTRIBUTE", "employeeID"
+    )
+    LDAP_MAIL_ATTRIBUTE = os.environ.get("LDAP_MAIL_ATTRIBUTE", "mail")
+    #: The entry's stable id (``objectGUID`` in AD, ``entryUUID`` in OpenLDAP); else its DN.
+    LDAP_ID_ATTRIBUTE = os.environ.get("LDAP_ID_ATTRIBUTE", "objectGUID")
+    #: An LDAP filter an account must match to log in, e.g. ``(employeeType=aktiv)`` or
+    #: ``(!(pwdAccountLockedTime=*))``; AD's "disabled" bit in userAccountControl always refuses.
+    LDAP_USER_FILTER = os.environ.get("LDAP_USER_FILTER", "")
+    #: DNs of the groups whose members get the HR or admin role (empty: the role is not
+    #: managed by the directory and stays as assigned in the product).
+    LDAP_GROUP_HR = os.environ.get("LDAP_GROUP_HR", "")
+    LDAP_GROUP_ADMIN = os.environ.get("LDAP_GROUP_ADMIN", "")
+    #: ``memberOf``: read the groups from the person's memberOf attribute (AD, OpenLDAP with the
+    #: memberof overlay); ``member``: look the person up in each group's member attribute.
+    LDAP_GROUP_MEMBERSHIP = os.environ.get("LDAP_GROUP_MEMBERSHIP", "memberOf")
+
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
     MAIL_PORT = _env_int("MAIL_PORT", 25)
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS")

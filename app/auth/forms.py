@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from app.auth.services import MIN_PASSWORD_LENGTH
 from app.core.forms import MultiCheckboxField
@@ -21,8 +21,22 @@ ROLE_LABELS = {
 
 
 class LoginForm(FlaskForm):
-    email = StringField(_l("E-mail address"), validators=[DataRequired()])
-    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    email = StringField(
+        _l("E-mail address"),
+        validators=[
+            DataRequired(),
+            Length(max=254, message=_l("The login name is too long.")),
+            # No database takes a NUL, and no login name holds a control character.
+            Regexp(
+                r"^[^\x00-\x1f\x7f]*\Z",
+                message=_l("The login name contains characters that are not allowed."),
+            ),
+        ],
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(), Length(max=1000, message=_l("The password is too long."))],
+    )
     remember = BooleanField(_l("Stay logged in on this device"))
 
 

@@ -10,6 +10,9 @@ from sqlalchemy.orm import joinedload
 from app.auth import bp, services
 from app.auth.forms import ROLE_LABELS, ChangePasswordForm, LoginForm, UserForm
 from app.auth.models import User
+from app.auth.services import directory, external
+from app.auth.services.directory import DirectorySettings
+from app.auth.services.external import ExternalLoginRefused
 from app.core.forms import attach_errors
 from app.core.roles import Role, roles_required
 from app.core.services import is_safe_redirect_path
@@ -50,13 +53,22 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
+    directory_settings = DirectorySettings.from_config(current_app.config)
+    if directory_settings is not None:
+        form.email.label.text = _("E-mail address or user name")
     next_path = request.args.get("next")
     status = 200
     if form.validate_on_submit():
-        user = services.authenticate(db.session, email=form.email.data, password=form.password.data)
-        if user is None:
-            attach_errors(form, {"password": _("E-mail address or password is wrong.")})
-            status = 401
+        try:
+            user = directory.sign_in(
+                db.session,
+                directory_settings,
+                login=form.email.data,
+                password=form.password.data,
+            )
+        except services.AuthError as error:  # ExternalLoginRefused is one too
+            db.session.rollback()
+            status = _show_login_error(form, error, directory_configured=bool(directory_settings))
         else:
             db.session.commit()
             # A fresh session on login (no fixation); the language choice survives.
@@ -66,7 +78,55 @@ def login():
                 session["locale"] = locale
             login_user(user, remember=form.remember.data)
             return redirect(next_path if is_safe_redirect_path(next_path) else url_for("main.home"))
-    return render_template("auth/login.html", form=form), status
+    return render_template(
+        "auth/login.html", form=form, directory_login=directory_settings is not None
+    ), status
+
+
+def _show_login_error(form: LoginForm, error: Exception, *, directory_configured: bool) -> int:
+    """Put the reason a login failed on the form; returns the response's status."""
+    if isinstance(error, directory.DirectoryUnavailable):
+        attach_errors(
+            form,
+            {
+                "directory": _(
+                    "The directory service cannot be reached at the moment. Please try again "
+                    "in a few minutes; logins with a password of this application still work."
+                )
+            },
+        )
+        return 503
+    if isinstance(error, directory.DirectoryAccountDisabled):
+        message = _("Your directory account is disabled. Please contact the IT service desk.")
+    elif isinstance(error, ExternalLoginRefused):
+        message = _refusal_message(error.reason)
+    elif directory_configured:
+        attach_errors(form, {"password": _("E-mail address, user name or password is wrong.")})
+        return 401
+    else:
+        attach_errors(form, {"password": _("E-mail address or password is wrong.")})
+        return 401
+    attach_errors(form, {"email": message})
+    return 403
+
+
+def _refusal_message(reason: str) -> str:
+    if reason == external.LEAVER:
+        return _(
+            "You are no longer on the staff list, so you cannot log in. If this is wrong, "
+            "please contact HR."
+        )
+    if reason == external.LOCKED:
+        return _("Your login has been locked. Please contact the administration.")
+    if reason == external.LINKED_ELSEWHERE:
+        return _(
+            "Your e-mail address belongs to another person's login. Please contact the "
+            "administration."
+        )
+    return _(
+        "Your account matches no one on the staff list (personnel number or e-mail address). "
+        "Please contact HR."
+    )
 
 
 @bp.route("/logout", methods=["POST"])
