@@ -11,6 +11,11 @@ import requests
 import time_machine
 
 from app.auth.models import User, UserIdentity
+from app.auth.services.single_sign_on import (
+    MissingIdentityClaims,
+    SingleSignOnSettings,
+    account_from_claims,
+)
 from app.core.roles import Role
 from app.core.types import utcnow
 from tests.conftest import csrf_token
@@ -240,3 +245,39 @@ def test_the_password_form_can_be_switched_off(client, sso, make, app, monkeypat
     assert refused.status_code == 403
     assert "Anmeldung mit Passwort ist hier abgeschaltet" in refused.get_data(as_text=True)
     assert client.get("/").status_code == 302
+
+
+def test_a_provider_that_goes_away_during_the_login_gets_a_clear_message(client, sso, app, make):
+    make.employee(personnel_number="4711")
+    callback = sso.login(start(client), "erika")
+    app.config["OIDC_ISSUER"] = f"http://127.0.0.1:{free_port()}"  # the sso fixture restores it
+    response = back_to_app(client, callback)
+    assert response.status_code == 503
+    assert "nicht erreichbar" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_claims_as_providers_send_them(app):
+    """Personnel numbers as JSON numbers, one group as a plain string, blanks as missing."""
+    settings = SingleSignOnSettings.from_config(
+        {
+            "OIDC_DISCOVERY_URL": "https://login.example/.well-known/openid-configuration",
+            "OIDC_CLIENT_ID": "app",
+            "OIDC_EMAIL_CLAIM": "upn",
+            "OIDC_PERSONNEL_NUMBER_CLAIM": "employeeid",
+            "OIDC_GROUPS_CLAIM": "roles",
+            "OIDC_GROUP_ADMIN": "Schulung.Admin",
+        }
+    )
+    assert settings is not None
+    account = account_from_claims(
+        settings,
+        {"iss": "https://login.example", "sub": "abc", "employeeid": 4711, "upn": " ",
+         "roles": "Schulung.Admin"},
+    )  # fmt: skip
+    assert account.subject == "https://login.example|abc"
+    assert (account.personnel_number, account.email) == ("4711", None)
+    assert account.group_roles == account.managed_roles == {Role.ADMIN}
+    with pytest.raises(MissingIdentityClaims):
+        account_from_claims(settings, {"iss": "https://login.example", "sub": "abc", "upn": ""})
+    assert SingleSignOnSettings.from_config({"OIDC_CLIENT_ID": "app"}) is None
