@@ -26,6 +26,9 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = None
 login_manager.session_protection = "strong"
 
+#: Longest ID token kept in the session cookie for the logout at the provider.
+MAX_ID_TOKEN_IN_SESSION = 2000
+
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
@@ -128,8 +131,12 @@ def sso_callback():
         return _login_page(LoginForm(), 403, _refusal_message(refused.reason))
     db.session.commit()
     _start_session(user)
-    # Kept for the logout at the provider (its id_token_hint).
-    session["sso_id_token"] = id_token
+    session["sso_login"] = True
+    # Kept as the logout's id_token_hint, unless it would push the session cookie past what
+    # browsers store (4 KB; Entra ID tokens with many groups are larger): the logout then
+    # names the client only, and the provider asks the person to confirm.
+    if len(id_token) <= MAX_ID_TOKEN_IN_SESSION:
+        session["sso_id_token"] = id_token
     return redirect(next_path if is_safe_redirect_path(next_path) else url_for("main.home"))
 
 
@@ -182,12 +189,12 @@ def _refusal_message(reason: str) -> str:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    id_token = session.get("sso_id_token")
+    through_provider, id_token = session.get("sso_login"), session.get("sso_id_token")
     logout_user()
     session.clear()
     flash(_("You have been logged out."), "info")
     settings = SingleSignOnSettings.from_config(current_app.config)
-    if id_token and settings is not None:
+    if through_provider and settings is not None:
         # Logged in through single sign-on: end the provider's session too, which then sends
         # the person back to the login page.
         return_to = url_for("auth.login", _external=True)

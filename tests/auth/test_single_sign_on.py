@@ -281,3 +281,18 @@ def test_claims_as_providers_send_them(app):
     with pytest.raises(MissingIdentityClaims):
         account_from_claims(settings, {"iss": "https://login.example", "sub": "abc", "upn": ""})
     assert SingleSignOnSettings.from_config({"OIDC_CLIENT_ID": "app"}) is None
+
+
+def test_an_id_token_too_large_for_the_cookie_still_logs_out_at_the_provider(
+    client, sso, make, monkeypatch
+):
+    monkeypatch.setattr("app.auth.views.MAX_ID_TOKEN_IN_SESSION", 10)
+    make.employee(personnel_number="4711")
+    browser = requests.Session()
+    back_to_app(client, sso.follow(browser, start(client) + "&login_hint=erika"))
+    response = client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/")})
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert "id_token_hint" not in query and query["client_id"] == [CLIENT_ID]
+    assert client.get("/").status_code == 302
+    back = sso.confirm_logout(browser, response.headers["Location"])
+    assert back.startswith(f"{APP}/auth/login?")

@@ -21,6 +21,8 @@ CLIENT_ID = "schulungsmanagement"
 CLIENT_SECRET = "test-client-secret"
 #: Where the app under the Flask test client (host ``localhost``) is sent back to.
 APP = "http://localhost"
+#: The oldest node the tests were run with (oidc-provider 9.13 warns below 22 but works).
+MIN_NODE = 20
 
 #: The people the provider knows, by ``sub``, with the claims it releases.
 ACCOUNTS: dict[str, dict] = {
@@ -78,6 +80,12 @@ def start_provider() -> Provider:
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("node is not installed: run `make oidc-provider` (Debian's nodejs)")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True)
+    if int(version.stdout.strip().lstrip("v").split(".")[0]) < MIN_NODE:
+        raise RuntimeError(
+            f"oidc-provider 9 needs node {MIN_NODE} or later, found {version.stdout.strip()} "
+            "(Debian 12's nodejs is 18: use Debian 13's or NodeSource's)"
+        )
     if not (HERE / "node_modules" / "oidc-provider").is_dir():
         raise RuntimeError("oidc-provider is not installed: run `make oidc-provider` (npm ci)")
     port = free_port()
