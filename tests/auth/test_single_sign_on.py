@@ -10,6 +10,7 @@ import pytest
 import requests
 import time_machine
 
+from app import create_app
 from app.auth.models import User, UserIdentity
 from app.auth.services.single_sign_on import (
     MissingIdentityClaims,
@@ -18,7 +19,9 @@ from app.auth.services.single_sign_on import (
 )
 from app.core.roles import Role
 from app.core.types import utcnow
-from tests.conftest import csrf_token
+from app.extensions import db as _db
+from config import TestConfig
+from tests.conftest import IsolatedClient, csrf_token
 from tests.factories import DEFAULT_PASSWORD
 from tests.oidc.server import (
     APP,
@@ -296,3 +299,26 @@ def test_an_id_token_too_large_for_the_cookie_still_logs_out_at_the_provider(
     assert client.get("/").status_code == 302
     back = sso.confirm_logout(browser, response.headers["Location"])
     assert back.startswith(f"{APP}/auth/login?")
+
+
+def test_another_web_node_finishes_a_login_this_one_started(client, sso, app, make, db):
+    """state, the PKCE verifier and the nonce travel in the signed session cookie."""
+    make.employee(personnel_number="4711")
+    callback = sso.login(start(client), "erika")
+    other_node = create_app(TestConfig)
+    other_node.test_client_class = IsolatedClient
+    other_node.config.update({k: v for k, v in app.config.items() if k.startswith("OIDC_")})
+    try:
+        browser = other_node.test_client()
+        cookie = client.get_cookie("session", domain="localhost")
+        assert cookie is not None
+        browser.set_cookie("session", cookie.value, domain="localhost")
+        with other_node.app_context():
+            response = back_to_app(browser, callback)
+            assert response.status_code == 302 and response.headers["Location"] == "/"
+            assert "Hallo" in browser.get("/").get_data(as_text=True)
+    finally:
+        with other_node.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+    assert db.session.query(UserIdentity).count() == 1
