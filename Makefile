@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := app:create_app
 
-.PHONY: run test screenshots lint format translations chromium slapd haproxy extract-messages migrate seed worker beat bench bench-coverage faults clean
+.PHONY: run test screenshots lint format translations chromium slapd nodejs oidc-provider haproxy extract-messages migrate seed worker beat bench bench-coverage faults clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,23 @@ slapd:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq slapd openssl >/dev/null; }
 	@{ test -x /usr/sbin/slapd && command -v openssl; } >/dev/null || { echo "slapd or openssl is missing and could not be installed" >&2; exit 1; }
 
+# The single sign-on tests start a real OpenID Connect provider (the npm package oidc-provider,
+# pinned in tests/oidc/package-lock.json) with Debian's node.
+nodejs:
+	@{ command -v node && command -v npm; } >/dev/null || { \
+		echo "Installing Debian's nodejs and npm for the single sign-on tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+	@{ command -v node && command -v npm; } >/dev/null || { echo "node or npm is missing and could not be installed" >&2; exit 1; }
+
+OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
+$(OIDC_PROVIDER): tests/oidc/package.json tests/oidc/package-lock.json | nodejs
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+oidc-provider: $(OIDC_PROVIDER)
+
 # The multi-node enrolment benchmark puts Debian's haproxy in front of two gunicorns.
 haproxy:
 	@{ command -v haproxy || test -x /usr/sbin/haproxy; } >/dev/null || { \
@@ -67,7 +84,7 @@ haproxy:
 
 # The suite runs on SQLite with in-process tasks; when TEST_DATABASE_URL / TEST_REDIS_URL are
 # set (as .ci/run does) it runs a second time on PostgreSQL with a real Celery worker on Redis.
-test: lint translations chromium slapd
+test: lint translations chromium slapd oidc-provider
 	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(BIN)/python -m pytest -q; \
 		status=$$?; [ $$status -eq 5 ] && echo "pytest collected no tests" >&2; [ $$status -eq 0 ]
 	@if [ -n "$$TEST_DATABASE_URL$$TEST_REDIS_URL" ]; then \

@@ -176,6 +176,29 @@ class Config:
     #: ``memberOf``: read the groups from the person's memberOf attribute (AD, OpenLDAP with the
     #: memberof overlay); ``member``: look the person up in each group's member attribute.
     LDAP_GROUP_MEMBERSHIP = os.environ.get("LDAP_GROUP_MEMBERSHIP", "memberOf")
+    #: Show the e-mail/password form on the login page and accept its logins (false: only
+    #: single sign-on; POSTs to the password form are refused too).
+    PASSWORD_LOGIN = _env_bool("PASSWORD_LOGIN", True)
+    # Single sign-on (OpenID Connect); off while neither OIDC_DISCOVERY_URL nor OIDC_ISSUER is set.
+    #: The provider's metadata, e.g. ``https://login.microsoftonline.com/<tenant>/v2.0/.well-known/
+    #: openid-configuration``; without it, ``OIDC_ISSUER`` + ``/.well-known/openid-configuration``.
+    OIDC_DISCOVERY_URL = os.environ.get("OIDC_DISCOVERY_URL", "").strip() or None
+    OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").strip() or None
+    OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "").strip() or None
+    #: Empty: a public client (PKCE only, no client authentication at the token endpoint).
+    OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET") or None
+    OIDC_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
+    #: The claims (in the ID token or at the userinfo endpoint) that carry the e-mail address …
+    OIDC_EMAIL_CLAIM = os.environ.get("OIDC_EMAIL_CLAIM", "email")
+    #: … and the personnel number (Entra ID: ``employeeid``; Keycloak: a mapped user attribute).
+    OIDC_PERSONNEL_NUMBER_CLAIM = os.environ.get("OIDC_PERSONNEL_NUMBER_CLAIM", "employee_number")
+    #: The claim listing the person's groups or roles, and the values that give HR or admin
+    #: (empty: the role is not managed by the provider and stays as assigned in the product).
+    OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
+    OIDC_GROUP_HR = os.environ.get("OIDC_GROUP_HR", "").strip() or None
+    OIDC_GROUP_ADMIN = os.environ.get("OIDC_GROUP_ADMIN", "").strip() or None
+    #: Seconds to wait for the provider to answer.
+    OIDC_TIMEOUT = _env_int("OIDC_TIMEOUT", 10)
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
     MAIL_PORT = _env_int("MAIL_PORT", 25)

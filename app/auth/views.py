@@ -7,12 +7,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import joinedload
 
-from app.auth import bp, services
+from app.auth import bp, oidc, services
 from app.auth.forms import ROLE_LABELS, ChangePasswordForm, LoginForm, UserForm
 from app.auth.models import User
 from app.auth.services import directory, external
 from app.auth.services.directory import DirectorySettings
 from app.auth.services.external import ExternalLoginRefused
+from app.auth.services.single_sign_on import (
+    MissingIdentityClaims,
+    SingleSignOnSettings,
+    sign_in_with_claims,
+)
 from app.core.forms import attach_errors
 from app.core.roles import Role, roles_required
 from app.core.services import is_safe_redirect_path
@@ -22,6 +27,9 @@ from app.staff.services import find_department, find_employee
 login_manager.login_view = "auth.login"
 login_manager.login_message = None
 login_manager.session_protection = "strong"
+
+#: Longest ID token kept in the session cookie for the logout at the provider.
+MAX_ID_TOKEN_IN_SESSION = 2000
 
 
 @login_manager.user_loader
@@ -58,6 +66,8 @@ def login():
         form.email.label.text = _("E-mail address or user name")
     next_path = request.args.get("next")
     status = 200
+    if request.method == "POST" and not current_app.config["PASSWORD_LOGIN"]:
+        return _login_page(form, 403, _("Logging in with a password is switched off here."))
     if form.validate_on_submit():
         try:
             user = directory.sign_in(
@@ -71,16 +81,9 @@ def login():
             status = _show_login_error(form, error, directory_configured=bool(directory_settings))
         else:
             db.session.commit()
-            # A fresh session on login (no fixation); the language choice survives.
-            locale = session.get("locale")
-            session.clear()
-            if locale:
-                session["locale"] = locale
-            login_user(user, remember=form.remember.data)
+            _start_session(user, remember=form.remember.data)
             return redirect(next_path if is_safe_redirect_path(next_path) else url_for("main.home"))
-    return render_template(
-        "auth/login.html", form=form, directory_login=directory_settings is not None
-    ), status
+    return _login_page(form, status)
 
 
 def _show_login_error(form: LoginForm, error: Exception, *, directory_configured: bool) -> int:
@@ -110,6 +113,99 @@ def _show_login_error(form: LoginForm, error: Exception, *, directory_configured
     return 403
 
 
+def _login_page(form: LoginForm, status: int, problem: str | None = None):
+    """The login page: the password form unless switched off, the single sign-on button when
+    configured, and ``problem`` (why the last attempt failed) above them."""
+    return render_template(
+        "auth/login.html",
+        form=form,
+        password_login=current_app.config["PASSWORD_LOGIN"],
+        directory_login=DirectorySettings.from_config(current_app.config) is not None,
+        single_sign_on=SingleSignOnSettings.from_config(current_app.config) is not None,
+        next_path=request.args.get("next"),
+        problem=problem,
+    ), status
+
+
+def _start_session(user: User, *, remember: bool = False) -> None:
+    # A fresh session on login (no fixation); the language choice survives.
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    login_user(user, remember=remember)
+
+
+@bp.route("/sso/login")
+def sso_login():
+    """Off to the single sign-on provider; it sends the person back to ``sso_callback``."""
+    settings = SingleSignOnSettings.from_config(current_app.config) or abort(404)
+    next_path = request.args.get("next")
+    session["sso_next"] = next_path if is_safe_redirect_path(next_path) else None
+    try:
+        return oidc.start_login(settings, url_for("auth.sso_callback", _external=True))
+    except oidc.SingleSignOnFailed as failure:
+        current_app.logger.warning("Single sign-on not started: %s", failure)
+        return _login_page(LoginForm(), *_sso_problem(failure))
+
+
+@bp.route("/sso/callback")
+def sso_callback():
+    settings = SingleSignOnSettings.from_config(current_app.config) or abort(404)
+    next_path = session.pop("sso_next", None)
+    try:
+        claims, id_token = oidc.finish_login(settings)
+        user = sign_in_with_claims(db.session, settings, claims)
+    except oidc.SingleSignOnFailed as failure:
+        current_app.logger.warning("Single sign-on refused: %s", failure)
+        return _login_page(LoginForm(), *_sso_problem(failure))
+    except MissingIdentityClaims:
+        message = _(
+            "Your work account tells us neither your personnel number nor your e-mail address, "
+            "so you cannot be found on the staff list. Please contact the IT service desk."
+        )
+        return _login_page(LoginForm(), 403, message)
+    except external.ExternalLoginRefused as refused:
+        db.session.rollback()
+        return _login_page(LoginForm(), 403, _refusal_message(refused.reason))
+    db.session.commit()
+    _start_session(user)
+    session["sso_login"] = True
+    # Kept as the logout's id_token_hint, unless it would push the session cookie past what
+    # browsers store (4 KB; Entra ID tokens with many groups are larger): the logout then
+    # names the client only, and the provider asks the person to confirm.
+    if len(id_token) <= MAX_ID_TOKEN_IN_SESSION:
+        session["sso_id_token"] = id_token
+    return redirect(next_path if is_safe_redirect_path(next_path) else url_for("main.home"))
+
+
+def _sso_problem(failure: oidc.SingleSignOnFailed) -> tuple[int, str]:
+    if failure.reason == oidc.UNREACHABLE:
+        message = _(
+            "The single sign-on service cannot be reached at the moment. Please try again in a "
+            "few minutes."
+        )
+        return 503, message
+    if failure.reason == oidc.STATE_MISMATCH:
+        message = _(
+            "This answer of the single sign-on service belongs to no login started here, or it "
+            "was used already. Please log in again."
+        )
+        return 400, message
+    if failure.reason == oidc.CODE_REJECTED:
+        message = _(
+            "The single sign-on service did not confirm this login (it may have been used "
+            "already or have expired). Please log in again."
+        )
+        return 400, message
+    if failure.reason == oidc.PROVIDER_REFUSED:
+        return 401, _("The login with your work account was cancelled or refused.")
+    return 401, _(
+        "The confirmation of the single sign-on service is invalid or has expired. Please log "
+        "in again."
+    )
+
+
 def _refusal_message(reason: str) -> str:
     if reason == external.LEAVER:
         return _(
@@ -132,9 +228,18 @@ def _refusal_message(reason: str) -> str:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    through_provider, id_token = session.get("sso_login"), session.get("sso_id_token")
     logout_user()
     session.clear()
     flash(_("You have been logged out."), "info")
+    settings = SingleSignOnSettings.from_config(current_app.config)
+    if through_provider and settings is not None:
+        # Logged in through single sign-on: end the provider's session too, which then sends
+        # the person back to the login page.
+        return_to = url_for("auth.login", _external=True)
+        provider_logout = oidc.logout_url(settings, id_token, return_to)
+        if provider_logout is not None:
+            return redirect(provider_logout)
     return redirect(url_for("auth.login"))
 
 
