@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from app.auth.models import IdentitySource, UserIdentity, UserRole
@@ -14,6 +17,7 @@ from app.auth.services.external import (
     sign_in_external,
 )
 from app.core.roles import Role
+from tests.courses.concurrent import run_at_once
 
 MANAGED = frozenset({Role.HR, Role.ADMIN})
 
@@ -109,3 +113,48 @@ def test_each_login_refreshes_the_managed_group_roles_and_keeps_head(make, db):
     only_hr = account(personnel_number="4711", managed_roles=frozenset({Role.HR}))
     user = sign_in_external(db.session, only_hr)
     assert user.roles == {Role.EMPLOYEE, Role.HEAD, Role.ADMIN}
+
+
+def test_two_first_logins_of_one_person_at_once_give_one_login(app, make, db):
+    """Two nodes (or a double click) finishing the same person's first login: the second
+    waits for the first's row, then logs in as the login the first created (no 500)."""
+    make.employee(personnel_number="4711", email="erika@stadt.example")
+    db.session.commit()
+    first_flushed, first_may_commit = threading.Event(), threading.Event()
+    users: dict[str, int] = {}
+    errors: list[BaseException] = []
+
+    def log_in(name: str, *, hold: bool) -> None:
+        with app.app_context():
+            try:
+                user = sign_in_external(db.session, account(personnel_number="4711"))
+                if hold:
+                    first_flushed.set()
+                    first_may_commit.wait(10)
+                db.session.commit()
+                users[name] = user.id
+            except BaseException as error:  # asserted on below
+                db.session.rollback()
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=log_in, args=("first",), kwargs={"hold": True})
+    first.start()
+    assert first_flushed.wait(10)
+    second = threading.Thread(target=log_in, args=("second",), kwargs={"hold": False})
+    second.start()
+    time.sleep(0.5)  # the second is now waiting for the first's uncommitted rows
+    first_may_commit.set()
+    first.join(20)
+    second.join(20)
+    assert errors == []
+    assert users["first"] == users["second"]
+    assert db.session.query(UserIdentity).count() == 1
+    # And four at the very same moment.
+    make.employee(personnel_number="4712")
+    failures = run_at_once(
+        app, [lambda s: sign_in_external(s, account("uid=other", personnel_number="4712"))] * 4
+    )
+    assert failures == []
+    assert db.session.query(UserIdentity).count() == 2

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import IdentitySource, User, UserIdentity, UserRole
 from app.auth.services import AuthError, normalise_email
@@ -64,24 +65,19 @@ class ExternalAccount:
 def sign_in_external(db_session: DbSession, account: ExternalAccount) -> User:
     """The user ``account`` logs in as, created and linked on its first login, with its roles
     refreshed; raises ``ExternalLoginRefused``. Flushes; the caller commits."""
-    email = normalise_email(account.email) if account.email else None
-    identity = db_session.scalar(
-        select(UserIdentity).where(
-            UserIdentity.source == account.source.value,
-            UserIdentity.subject == account.subject,
-        )
-    )
     granted = account.group_roles & account.managed_roles & GROUP_ROLES
-    if identity is not None:
-        user = identity.user
-    else:
-        employee = _employee_of(db_session, account.personnel_number, email)
-        if employee is None and not granted:
-            raise ExternalLoginRefused(NO_EMPLOYEE)
-        user = _login_of(db_session, employee, email, account)
-        identity = UserIdentity(source=account.source.value, subject=account.subject)
-        identity.user = user
-        db_session.add(identity)
+    identity = _identity_of(db_session, account)
+    if identity is None:
+        try:
+            with db_session.begin_nested():
+                identity = _first_login(db_session, account, granted)
+        except IntegrityError:
+            # The same person's first login on another node (or a double click) came first:
+            # its login and identity are committed now; log in as those.
+            identity = _identity_of(db_session, account)
+            if identity is None:
+                raise
+    user = identity.user
     if not user.active:
         raise ExternalLoginRefused(LOCKED)
     if user.employee is not None and not user.employee.active:
@@ -94,6 +90,32 @@ def sign_in_external(db_session: DbSession, account: ExternalAccount) -> User:
     identity.last_login_at = now
     db_session.flush()
     return user
+
+
+def _identity_of(db_session: DbSession, account: ExternalAccount) -> UserIdentity | None:
+    found: UserIdentity | None = db_session.scalar(
+        select(UserIdentity).where(
+            UserIdentity.source == account.source.value,
+            UserIdentity.subject == account.subject,
+        )
+    )
+    return found
+
+
+def _first_login(
+    db_session: DbSession, account: ExternalAccount, granted: frozenset[Role]
+) -> UserIdentity:
+    """Link the account to its employee's login (created when there is none), flushed."""
+    email = normalise_email(account.email) if account.email else None
+    employee = _employee_of(db_session, account.personnel_number, email)
+    if employee is None and not granted:
+        raise ExternalLoginRefused(NO_EMPLOYEE)
+    user = _login_of(db_session, employee, email, account)
+    identity = UserIdentity(source=account.source.value, subject=account.subject)
+    identity.user = user
+    db_session.add(identity)
+    db_session.flush()
+    return identity
 
 
 def _employee_of(
