@@ -30,7 +30,7 @@ from app.courses.models import (
     EnrolmentStatus,
 )
 from app.courses.services import attendance, catalogue, enrolment, queries
-from app.courses.services.errors import CourseError, InvalidInput
+from app.courses.services.errors import AlreadyEnrolled, CourseError, InvalidInput
 from app.extensions import db
 from app.staff import services as staff_services
 from app.staff.models import Employee
@@ -157,22 +157,27 @@ def cancel_session(session_id: int):
 
 
 @bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
-@roles_required(Role.HR)
+@roles_required(Role.HR, Role.HEAD)
 def book(session_id: int):
+    """HR books anyone; a head books the staff of the departments they head (many of whom
+    have no PC to book themselves)."""
     course_session = db.session.get(CourseSession, session_id) or abort(404)
     filter_form = CandidateFilterForm(request.args)
-    roots = staff_services.list_roots(db.session)
+    scope = staff_services.department_scope(current_user)
+    roots = staff_services.list_roots(db.session) if scope is None else scope
     departments = staff_services.list_subtree(db.session, roots)
     filter_form.department.choices = [(d.code, "\u2003" * d.depth + d.name) for d in departments]
     one_form = BookOneForm(prefix="one")
     action_form = ActionForm()
     if request.method == "POST":
         action_form.validate_on_submit() or abort(400)
-        ids = [int(v) for v in request.form.getlist("employee_id") if v.isdigit()]
+        ids = [int(v) for v in request.form.getlist("employee_id") if v.isdigit() and len(v) < 12]
         if not ids:
             flash(_("Please select at least one person."), "error")
         else:
             people = db.session.scalars(db.select(Employee).where(Employee.id.in_(ids))).all()
+            if not all(enrolment.may_act_for(current_user, p) for p in people):
+                abort(403)
             _book_many(course_session, people, action_form.override_deadline.data)
             return redirect(url_for("courses.session", session_id=session_id))
     candidates = None
@@ -181,6 +186,8 @@ def book(session_id: int):
         department = staff_services.find_department(db.session, selected)
         if department is None:
             abort(404)
+        if not staff_services.may_see_department(current_user, department):
+            abort(403)
         candidates = queries.booking_candidates(
             db.session,
             course_session=course_session,
@@ -198,7 +205,7 @@ def book(session_id: int):
 
 
 @bp.route("/sessions/<int:session_id>/book-one", methods=["POST"])
-@roles_required(Role.HR)
+@roles_required(Role.HR, Role.HEAD)
 def book_one(session_id: int):
     course_session = db.session.get(CourseSession, session_id) or abort(404)
     form = BookOneForm(prefix="one")
@@ -209,6 +216,8 @@ def book_one(session_id: int):
     if person is None:
         flash(_("No employee has this personnel number."), "error")
         return redirect(url_for("courses.book", session_id=session_id))
+    if not enrolment.may_act_for(current_user, person):
+        abort(403)
     try:
         result = enrolment.enrol(
             db.session,
@@ -217,6 +226,10 @@ def book_one(session_id: int):
             actor=current_user,
             override_deadline=form.override_deadline.data,
         )
+    except AlreadyEnrolled:  # a second click: the first one booked the person
+        db.session.rollback()
+        flash(_("%(name)s is already enrolled.", name=person.full_name), "info")
+        return redirect(url_for("courses.session", session_id=session_id))
     except CourseError as error:
         db.session.rollback()
         flash(explain(error), "error")
