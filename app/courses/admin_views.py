@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.forms import attach_errors
+from app.core.pdf import static_file
 from app.core.roles import Role, roles_required
 from app.core.types import BERLIN
 from app.courses import bp
@@ -29,7 +30,7 @@ from app.courses.models import (
     Enrolment,
     EnrolmentStatus,
 )
-from app.courses.services import attendance, catalogue, enrolment, queries
+from app.courses.services import attendance, catalogue, enrolment, queries, sign_in_sheet
 from app.courses.services.errors import AlreadyEnrolled, CourseError, InvalidInput
 from app.extensions import db
 from app.staff import services as staff_services
@@ -297,6 +298,28 @@ def mark_attendance(session_id: int):
         seated=seated,
         form=form,
         outcomes=attendance.OUTCOMES,
+    )
+
+
+@bp.route("/sessions/<int:session_id>/sign-in-sheet.pdf")
+@roles_required(Role.HR)
+def sign_in_sheet_pdf(session_id: int):
+    """The trainer's list to sign: the booked people, and empty rows for walk-ins."""
+    course_session = db.session.get(CourseSession, session_id) or abort(404)
+    body = sign_in_sheet.sign_in_sheet_pdf(
+        course_session,
+        sign_in_sheet.participants(db.session, course_session),
+        city_name=current_app.config["CITY_NAME"],
+        logo=static_file(current_app.config["CITY_LOGO"]),
+    )
+    filename = f"teilnehmerliste-{course_session.starts_at:%Y-%m-%d}-{course_session.id}.pdf"
+    return (
+        body,
+        200,
+        {
+            "Content-Type": "application/pdf",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
     )
 
 
