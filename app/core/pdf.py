@@ -7,9 +7,10 @@ diverse town has (Çelik, Kovačević, Yılmaz), which the PDF core fonts lack.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from fpdf import FPDF
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 FONTS = STATIC / "fonts"
@@ -24,6 +25,8 @@ def new_document(
     orientation: Literal["portrait", "landscape"] = "portrait",
 ) -> FPDF:
     """An empty A4 document with DejaVu Sans (regular and bold) and automatic page breaks."""
+    from fpdf import FPDF  # only when a PDF is made: the web and worker start without it
+
     pdf = FPDF(orientation=orientation, format="A4")
     pdf.set_title(title)
     pdf.set_author(author)

@@ -208,3 +208,21 @@ def test_marking_letters_handed_out_takes_them_off_the_list_once(
     page = client.get("/notifications/letters").get_data(as_text=True)
     assert "Weiß, Grete" in page and "Özdemir" not in page  # the Kita's letter still waits
     assert db.session.scalar(select(func.count(HandedOutLetter.id))) == 1
+
+
+def test_many_letters_one_page_each_with_everyone_in_it(client, login, make, hr, db, city):
+    dates = [make.course_session(capacity=20, starts_in=timedelta(days=20 + n)) for n in range(3)]
+    people = [
+        make.employee(city["yard"], first_name="Ümit", last_name=f"Yılmaz{n:02d}", email=None)
+        for n in range(60)
+    ]
+    for n, person in enumerate(people):
+        service.enrol(db.session, employee=person, course_session=dates[n % 3], actor=hr)
+    db.session.commit()
+    login("leitung@stadt.example")
+
+    pages = pdf_pages(client.get("/notifications/invitations.pdf?department=BH").data)
+
+    assert len(pages) == 60
+    assert [sum(f"Ümit Yılmaz{n:02d}" in page for page in pages) for n in range(60)] == [1] * 60
+    assert all("Mit freundlichen Grüßen" in page for page in pages)  # no letter runs over
