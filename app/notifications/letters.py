@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
@@ -24,9 +24,6 @@ from app.courses.models import CourseSession, Enrolment, EnrolmentStatus
 from app.courses.services.sign_in_sheet import session_facts
 from app.staff.models import Department, Employee
 from app.staff.services import subtree_condition
-
-if TYPE_CHECKING:
-    from fpdf import FPDF
 
 #: Rows read from the database at a time: a department of thousands is not held twice.
 BATCH = 500
