@@ -226,3 +226,37 @@ def test_many_letters_one_page_each_with_everyone_in_it(client, login, make, hr,
     assert len(pages) == 60
     assert [sum(f"Ümit Yılmaz{n:02d}" in page for page in pages) for n in range(60)] == [1] * 60
     assert all("Mit freundlichen Grüßen" in page for page in pages)  # no letter runs over
+
+
+def test_an_overdue_reminder_without_address_becomes_a_letter_for_the_head(
+    client, login, make, hr, db, city, smtp
+):
+    from datetime import date
+
+    from app.notifications.scans import queue_requirement_reminders
+    from app.requirements.models import AudienceKind, AudienceRule, Requirement
+
+    course = make.course("IKK", title="Interkulturelle Kompetenz")
+    rule = Requirement(name="Basisschulung", first_due_date=date(2026, 5, 1), courses=[course])
+    rule.audience = [AudienceRule(kind=AudienceKind.DEPARTMENT.value, department=city["yard"])]
+    db.session.add(rule)
+    db.session.commit()
+    queue_requirement_reminders(
+        db.session,
+        today=date(2026, 6, 15),
+        due_soon_days=30,
+        repeat_days=14,
+        escalate_to_head_days=300,
+        escalate_to_hr_days=600,
+    )
+    db.session.commit()
+    delivery.deliver_pending(db.session)
+    login("leitung@stadt.example")
+
+    page = client.get("/notifications/letters").get_data(as_text=True)
+    assert "Özdemir, Jürgen" in page and "Kovačević, Dragan" in page
+    assert "Mailbach" not in page  # mailed
+    assert "Pflichtschulung überfällig" in page
+    letters = pdf_pages(client.get("/notifications/letters.pdf").data)
+    assert len(letters) == 2
+    assert all("Basisschulung" in letter for letter in letters)
