@@ -243,6 +243,26 @@ def book_one(session_id: int):
     return redirect(url_for("courses.session", session_id=session_id))
 
 
+@bp.route("/book-for/<personnel_number>")
+@roles_required(Role.HR, Role.HEAD)
+def book_person(personnel_number: str):
+    """The next dates for one person (from a head's list of who is due): a button per date
+    books them. ``course`` narrows the dates to the courses that fulfil their requirement."""
+    person = staff_services.find_employee(db.session, personnel_number[:32]) or abort(404)
+    if not enrolment.may_act_for(current_user, person):
+        abort(403)
+    course_ids = tuple(i for i in request.args.getlist("course", type=int) if 0 < i < 2**31)
+    sessions = queries.find_sessions(
+        db.session, queries.SessionFilter(course_ids=course_ids or None)
+    )
+    return render_template(
+        "courses/book_person.html",
+        person=person,
+        sessions=sessions,
+        one_form=BookOneForm(prefix="one"),
+    )
+
+
 @bp.route("/enrolments/<int:enrolment_id>/move", methods=["POST"])
 @roles_required(Role.HR)
 def move(enrolment_id: int):

@@ -176,3 +176,42 @@ def test_a_heads_double_click_books_the_person_once(app, client, login, make, db
     assert db.session.scalars(select(Enrolment.status)).all() == ["booked"]
     assert db.session.scalars(select(EnrolmentEvent.action)).all() == ["booked"]
     assert enrolment_problems(db.session) == []
+
+
+def test_head_books_a_person_due_from_the_coverage_list(client, login, make, db):
+    from datetime import date
+
+    from app.requirements.models import AudienceKind, AudienceRule, Requirement
+
+    _head, yard, sweepers, other = _setup(make)
+    person = make.employee(sweepers, first_name="Jürgen", last_name="Özdemir", email=None)
+    outsider = make.employee(other, entry_date=date(2015, 1, 1))
+    person.entry_date = date(2015, 1, 1)
+    course = make.course("IKK", title="Interkulturelle Kompetenz")
+    rule = Requirement(name="Basisschulung", first_due_date=date(2025, 5, 1), courses=[course])
+    rule.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+    db.session.add(rule)
+    db.session.commit()
+    right = make.course_session(course, capacity=4)
+    unrelated = make.course_session(make.course(title="Sport im Verein"))
+    login("leitung@stadt.example")
+
+    listed = client.get("/reports/people").get_data(as_text=True)
+    assert "Özdemir, Jürgen" in listed and "Zu einem Termin anmelden" in listed
+    offered = client.get(f"/courses/book-for/{person.personnel_number}?course={course.id}")
+    assert offered.status_code == 200
+    page = offered.get_data(as_text=True)
+    assert f"/courses/sessions/{right.id}/book-one" in page
+    assert f"/courses/sessions/{unrelated.id}/book-one" not in page
+
+    token = csrf_token(client, f"/courses/book-for/{person.personnel_number}")
+    response = client.post(
+        f"/courses/sessions/{right.id}/book-one",
+        data={"one-csrf_token": token, "one-personnel_number": person.personnel_number},
+    )
+    assert response.status_code == 302
+    assert (
+        db.session.scalar(select(Enrolment.status).where(Enrolment.employee_id == person.id))
+        == "booked"
+    )
+    assert client.get(f"/courses/book-for/{outsider.personnel_number}").status_code == 403
