@@ -78,7 +78,7 @@ def home():
             db.session, roots=None if current_user.has_role(Role.HR) else headed
         )
         if current_user.has_role(Role.HR, Role.HEAD)
-        else 0
+        else None
     )
     return render_template(
         "main/home.html",
