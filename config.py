@@ -217,6 +217,11 @@ class Config:
     CITY_NAME = os.environ.get("CITY_NAME", "Stadt Neu-Isenburg")
     #: The city's logo, a file under app/static/ (an SVG or PNG, shown 32 px high).
     CITY_LOGO = os.environ.get("CITY_LOGO", "img/logo.svg")
+    #: Printed letters (staff without e-mail): whom to call with questions, e.g.
+    #: "Stabsstelle Integration, Frau Yılmaz, Tel. 06102 241-123"; empty: "your head or HR".
+    LETTER_CONTACT = os.environ.get("LETTER_CONTACT", "")
+    #: Printed invitations: what to bring; empty: "this letter and something to write".
+    LETTER_WHAT_TO_BRING = os.environ.get("LETTER_WHAT_TO_BRING", "")
     #: Exports of more people than this are built in the background, with a progress bar.
     EXPORT_IN_BACKGROUND_ABOVE = _env_int("EXPORT_IN_BACKGROUND_ABOVE", 3000)
     #: Largest import file accepted, in MB (50,000 staff as CSV are about 5 MB).

@@ -59,6 +59,7 @@ def create_app(config_class: type = Config) -> Flask:
     from app.courses import views as _courses_views  # noqa: F401
     from app.imports import views as _import_views  # noqa: F401
     from app.main import views as _main_views  # noqa: F401
+    from app.notifications import paper_views as _notification_paper_views  # noqa: F401
     from app.notifications import views as _notification_views  # noqa: F401
     from app.reports import views as _report_views  # noqa: F401
     from app.requirements import views as _requirement_views  # noqa: F401
@@ -149,6 +150,7 @@ def _import_models() -> None:
     from app.core import models as _core  # noqa: F401
     from app.courses import models as _courses  # noqa: F401
     from app.imports import models as _imports  # noqa: F401
+    from app.notifications import models as _notifications  # noqa: F401
     from app.reports import models as _reports  # noqa: F401
     from app.requirements import models as _requirements  # noqa: F401
     from app.staff import models as _staff  # noqa: F401

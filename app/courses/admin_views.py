@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.forms import attach_errors
+from app.core.pdf import static_file
 from app.core.roles import Role, roles_required
 from app.core.types import BERLIN
 from app.courses import bp
@@ -29,8 +30,8 @@ from app.courses.models import (
     Enrolment,
     EnrolmentStatus,
 )
-from app.courses.services import attendance, catalogue, enrolment, queries
-from app.courses.services.errors import CourseError, InvalidInput
+from app.courses.services import attendance, catalogue, enrolment, queries, sign_in_sheet
+from app.courses.services.errors import AlreadyEnrolled, CourseError, InvalidInput
 from app.extensions import db
 from app.staff import services as staff_services
 from app.staff.models import Employee
@@ -157,22 +158,27 @@ def cancel_session(session_id: int):
 
 
 @bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
-@roles_required(Role.HR)
+@roles_required(Role.HR, Role.HEAD)
 def book(session_id: int):
+    """HR books anyone; a head books the staff of the departments they head (many of whom
+    have no PC to book themselves)."""
     course_session = db.session.get(CourseSession, session_id) or abort(404)
     filter_form = CandidateFilterForm(request.args)
-    roots = staff_services.list_roots(db.session)
+    scope = staff_services.department_scope(current_user)
+    roots = staff_services.list_roots(db.session) if scope is None else scope
     departments = staff_services.list_subtree(db.session, roots)
     filter_form.department.choices = [(d.code, "\u2003" * d.depth + d.name) for d in departments]
     one_form = BookOneForm(prefix="one")
     action_form = ActionForm()
     if request.method == "POST":
         action_form.validate_on_submit() or abort(400)
-        ids = [int(v) for v in request.form.getlist("employee_id") if v.isdigit()]
+        ids = [int(v) for v in request.form.getlist("employee_id") if v.isdigit() and len(v) < 12]
         if not ids:
             flash(_("Please select at least one person."), "error")
         else:
             people = db.session.scalars(db.select(Employee).where(Employee.id.in_(ids))).all()
+            if not all(enrolment.may_act_for(current_user, p) for p in people):
+                abort(403)
             _book_many(course_session, people, action_form.override_deadline.data)
             return redirect(url_for("courses.session", session_id=session_id))
     candidates = None
@@ -181,6 +187,8 @@ def book(session_id: int):
         department = staff_services.find_department(db.session, selected)
         if department is None:
             abort(404)
+        if not staff_services.may_see_department(current_user, department):
+            abort(403)
         candidates = queries.booking_candidates(
             db.session,
             course_session=course_session,
@@ -198,7 +206,7 @@ def book(session_id: int):
 
 
 @bp.route("/sessions/<int:session_id>/book-one", methods=["POST"])
-@roles_required(Role.HR)
+@roles_required(Role.HR, Role.HEAD)
 def book_one(session_id: int):
     course_session = db.session.get(CourseSession, session_id) or abort(404)
     form = BookOneForm(prefix="one")
@@ -209,6 +217,8 @@ def book_one(session_id: int):
     if person is None:
         flash(_("No employee has this personnel number."), "error")
         return redirect(url_for("courses.book", session_id=session_id))
+    if not enrolment.may_act_for(current_user, person):
+        abort(403)
     try:
         result = enrolment.enrol(
             db.session,
@@ -217,6 +227,10 @@ def book_one(session_id: int):
             actor=current_user,
             override_deadline=form.override_deadline.data,
         )
+    except AlreadyEnrolled:  # a second click: the first one booked the person
+        db.session.rollback()
+        flash(_("%(name)s is already enrolled.", name=person.full_name), "info")
+        return redirect(url_for("courses.session", session_id=session_id))
     except CourseError as error:
         db.session.rollback()
         flash(explain(error), "error")
@@ -227,6 +241,26 @@ def book_one(session_id: int):
     else:
         flash(_("%(name)s is on the waiting list.", name=person.full_name), "info")
     return redirect(url_for("courses.session", session_id=session_id))
+
+
+@bp.route("/book-for/<personnel_number>")
+@roles_required(Role.HR, Role.HEAD)
+def book_person(personnel_number: str):
+    """The next dates for one person (from a head's list of who is due): a button per date
+    books them. ``course`` narrows the dates to the courses that fulfil their requirement."""
+    person = staff_services.find_employee(db.session, personnel_number[:32]) or abort(404)
+    if not enrolment.may_act_for(current_user, person):
+        abort(403)
+    course_ids = tuple(i for i in request.args.getlist("course", type=int) if 0 < i < 2**31)
+    sessions = queries.find_sessions(
+        db.session, queries.SessionFilter(course_ids=course_ids or None)
+    )
+    return render_template(
+        "courses/book_person.html",
+        person=person,
+        sessions=sessions,
+        one_form=BookOneForm(prefix="one"),
+    )
 
 
 @bp.route("/enrolments/<int:enrolment_id>/move", methods=["POST"])
@@ -284,6 +318,28 @@ def mark_attendance(session_id: int):
         seated=seated,
         form=form,
         outcomes=attendance.OUTCOMES,
+    )
+
+
+@bp.route("/sessions/<int:session_id>/sign-in-sheet.pdf")
+@roles_required(Role.HR)
+def sign_in_sheet_pdf(session_id: int):
+    """The trainer's list to sign: the booked people, and empty rows for walk-ins."""
+    course_session = db.session.get(CourseSession, session_id) or abort(404)
+    body = sign_in_sheet.sign_in_sheet_pdf(
+        course_session,
+        sign_in_sheet.participants(db.session, course_session),
+        city_name=current_app.config["CITY_NAME"],
+        logo=static_file(current_app.config["CITY_LOGO"]),
+    )
+    filename = f"teilnehmerliste-{course_session.starts_at:%Y-%m-%d}-{course_session.id}.pdf"
+    return (
+        body,
+        200,
+        {
+            "Content-Type": "application/pdf",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
     )
 
 

@@ -83,6 +83,15 @@ def session(session_id: int):
             move_form=_move_form(course_session),
             cancel_session_form=CancelSessionForm(),
         )
+    elif current_user.has_role(Role.HEAD):  # the head's own staff on this date, to book for
+        context.update(
+            own_staff=[
+                e
+                for e in queries.enrolments_of(db.session, course_session)
+                if enrolment.may_act_for(current_user, e.employee)
+            ],
+            positions=enrolment.waitlist_positions(db.session, course_session.id),
+        )
     return render_template("courses/session.html", **context)
 
 
@@ -135,8 +144,7 @@ def _enrolled_message(result: Enrolment | None) -> tuple[str, str] | None:
 @login_required
 def cancel(enrolment_id: int):
     found = db.session.get(Enrolment, enrolment_id) or abort(404)
-    is_own = current_user.employee_id is not None and current_user.employee_id == found.employee_id
-    if not is_own and not current_user.has_role(Role.HR):
+    if not enrolment.may_act_for(current_user, found.employee):
         abort(403)
     form = ActionForm()
     form.validate_on_submit() or abort(400)

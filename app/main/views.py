@@ -30,6 +30,7 @@ from app.courses.services import seats
 from app.extensions import db
 from app.main import bp
 from app.main.forms import LANGUAGES, LanguageForm
+from app.notifications import unmailed
 from app.requirements import fact_checks, facts
 from app.requirements.services import my_requirements
 from app.requirements.tasks import check_coverage, rebuild_coverage
@@ -72,6 +73,13 @@ def home():
     headed = list(current_user.headed_departments) if current_user.has_role(Role.HEAD) else []
     counts = staff_services.headcounts(db.session, headed)
     city = course_services.city_figures(db.session) if current_user.has_role(Role.HR) else None
+    letters = (
+        unmailed.count_to_hand_out(
+            db.session, roots=None if current_user.has_role(Role.HR) else headed
+        )
+        if current_user.has_role(Role.HR, Role.HEAD)
+        else None
+    )
     return render_template(
         "main/home.html",
         employee=employee,
@@ -80,6 +88,7 @@ def home():
         headed=headed,
         counts=counts,
         city=city,
+        letters=letters,
     )
 
 

@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 #: A claim older than this is taken over: the worker that made it is presumed dead.
 #: (``OUTBOX_CLAIM_LEASE_SECONDS`` overrides it; it must exceed the time one message takes.)
 CLAIM_LEASE = timedelta(minutes=10)
+#: Why a message to someone without an e-mail address failed; their head prints it instead.
+NO_ADDRESS = "no e-mail address"
 #: Pause before the n-th retry (the last one repeats); after MAX_ATTEMPTS it is failed.
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 MAX_ATTEMPTS = 8
@@ -165,7 +167,7 @@ def deliver_one(
     try:
         message = build_message(db_session, outbox, settings)
     except NoRecipient:
-        _finish(db_session, outbox, attempt, worker, report, failed="no e-mail address")
+        _finish(db_session, outbox, attempt, worker, report, failed=NO_ADDRESS)
         return
     except UnknownMessage as error:
         _finish(db_session, outbox, attempt, worker, report, failed=f"nothing to send: {error}")

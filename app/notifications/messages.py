@@ -83,28 +83,15 @@ def build_message(
     db_session: DbSession, outbox: OutboxMessage, settings: MailSettings
 ) -> EmailMessage:
     """The e-mail for one outbox row; raises NoRecipient or UnknownMessage."""
-    try:
-        kind = MessageKind(outbox.kind)
-    except ValueError:
-        raise UnknownMessage(outbox.key) from None
-    message_type = MESSAGE_TYPES[kind]
-    draft = message_type.build(db_session, outbox.payload or {}, settings)
-    if draft is None:
-        raise UnknownMessage(kind)
+    rendered = render(db_session, outbox, settings)
+    draft, message_type = rendered.draft, rendered.message_type
     if not draft.email:
         raise NoRecipient(draft.name)
     with force_locale(draft.locale):
-        context = {
-            "kind": kind,
-            "city_name": settings.city_name,
-            "locale": draft.locale,
-            **draft.context,
-        }
-        subject = str(message_type.subject)
-        if draft.about is not None:
-            subject = f"{subject}: {draft.about}"
-        text = render_template(f"mail/{message_type.template}.txt", **context)
-        html = render_template(f"mail/{message_type.template}.html", subject=subject, **context)
+        html = render_template(
+            f"mail/{message_type.template}.html", subject=rendered.subject, **rendered.context
+        )
+    subject, text = rendered.subject, rendered.text
 
     message = EmailMessage()
     message["Subject"] = subject
@@ -134,6 +121,41 @@ def build_message(
             filename="termin.ics",
         )
     return message
+
+
+class Rendered(NamedTuple):
+    """A message's subject and plain text in the recipient's language, and what made them."""
+
+    draft: Draft
+    message_type: MessageType
+    subject: str
+    text: str
+    context: dict[str, object]
+
+
+def render(db_session: DbSession, outbox: OutboxMessage, settings: MailSettings) -> Rendered:
+    """Subject and plain text of one outbox row, whether or not the person has an e-mail
+    address (a letter prints the same text); raises UnknownMessage."""
+    try:
+        kind = MessageKind(outbox.kind)
+    except ValueError:
+        raise UnknownMessage(outbox.key) from None
+    message_type = MESSAGE_TYPES[kind]
+    draft = message_type.build(db_session, outbox.payload or {}, settings)
+    if draft is None:
+        raise UnknownMessage(kind)
+    with force_locale(draft.locale):
+        context = {
+            "kind": kind,
+            "city_name": settings.city_name,
+            "locale": draft.locale,
+            **draft.context,
+        }
+        subject = str(message_type.subject)
+        if draft.about is not None:
+            subject = f"{subject}: {draft.about}"
+        text = render_template(f"mail/{message_type.template}.txt", **context)
+    return Rendered(draft, message_type, subject, text, context)
 
 
 def _session_draft(

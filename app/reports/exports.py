@@ -6,7 +6,6 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from flask_babel import format_date, format_decimal, get_locale, ngettext
@@ -209,7 +208,6 @@ def spreadsheet_date(value: date | None) -> date | None:
     return None if value is None or never_expires(value) else value
 
 
-FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
 #: People listed by name in a PDF; it is a report to forward, not a data dump (use CSV/XLSX).
 PDF_PEOPLE_LIMIT = 500
 
@@ -225,15 +223,16 @@ def coverage_pdf(
 ) -> bytes:
     """A report a head can forward: coverage per department and requirement, then the people
     overdue or due soon. DejaVu Sans carries every name (Çelik, Kovačević, Yılmaz)."""
-    from fpdf import FPDF
     from fpdf.fonts import FontFace
 
-    pdf = FPDF(orientation="landscape", format="A4")
-    pdf.set_title(f"{_('Coverage report')} {scope_name}")
-    pdf.set_author(city_name)
-    pdf.set_lang(str(get_locale()))
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    from app.core.pdf import new_document
+
+    pdf = new_document(
+        title=f"{_('Coverage report')} {scope_name}",
+        author=city_name,
+        lang=str(get_locale()),
+        orientation="landscape",
+    )
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 16)

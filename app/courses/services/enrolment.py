@@ -45,6 +45,7 @@ from app.courses.services.errors import (
     SessionNotBookable,
 )
 from app.staff.models import Employee
+from app.staff.services import is_within
 
 #: Steps the employee is told about by mail (built and sent by the notifications area).
 NOTIFIED_ACTIONS = frozenset(
@@ -76,7 +77,8 @@ def enrol(
 ) -> Enrolment:
     """Give ``employee`` a seat, or a waiting-list place when the session is full.
 
-    Employees book themselves; HR may book anyone and override the enrolment deadline.
+    Employees book themselves, heads their own staff; HR may book anyone and override the
+    enrolment deadline.
     On a domain error nothing has changed; the caller rolls back on any error.
     """
     now = utcnow()
@@ -150,8 +152,9 @@ def book_many(
     actor: User,
     override_deadline: bool = False,
 ) -> BulkBookingResult:
-    """HR books several people at once; whoever cannot be booked is listed with the reason."""
-    if not actor.has_role(Role.HR):
+    """HR (anyone) or a head (their own staff) books several people at once; whoever cannot be
+    booked is listed with the reason."""
+    if not actor.has_role(Role.HR, Role.HEAD):
         raise NotAllowed(actor.email)
     result = BulkBookingResult()
     for employee in employees:
@@ -164,7 +167,7 @@ def book_many(
                     actor=actor,
                     override_deadline=override_deadline,
                 )
-        except (AlreadyEnrolled, EmployeeNotBookable) as error:
+        except (AlreadyEnrolled, EmployeeNotBookable, NotAllowed) as error:
             result.skipped.append((employee, type(error).__name__))
             continue
         if enrolment.status == EnrolmentStatus.BOOKED:
@@ -386,10 +389,18 @@ def record_event(
     return event
 
 
-def _check_may_act_for(actor: User, employee: Employee) -> None:
+def may_act_for(actor: User, employee: Employee) -> bool:
+    """True when ``actor`` may book or cancel for ``employee``: themself, HR anyone, a head the
+    staff of the departments they head (and below), who often have no PC to book themselves."""
     if actor.has_role(Role.HR):
-        return
-    if actor.employee_id is None or actor.employee_id != employee.id:
+        return True
+    if actor.employee_id is not None and actor.employee_id == employee.id:
+        return True
+    return actor.has_role(Role.HEAD) and is_within(employee.department, actor.headed_departments)
+
+
+def _check_may_act_for(actor: User, employee: Employee) -> None:
+    if not may_act_for(actor, employee):
         raise NotAllowed(actor.email)
 
 
