@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import joinedload
 
 from app.auth import bp, services
-from app.auth.forms import ROLE_LABELS, ChangePasswordForm, LoginForm, UserForm
+from app.auth.forms import (
+    ROLE_LABELS,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ResetPasswordForm,
+    UserForm,
+)
 from app.auth.models import User
+from app.auth.services import links
 from app.core.forms import attach_errors
 from app.core.roles import Role, roles_required
 from app.core.services import is_safe_redirect_path
@@ -67,6 +77,62 @@ def login():
             login_user(user, remember=form.remember.data)
             return redirect(next_path if is_safe_redirect_path(next_path) else url_for("main.home"))
     return render_template("auth/login.html", form=form), status
+
+
+def _reset_limit_per_email() -> str:
+    return current_app.config["PASSWORD_RESET_RATE_LIMIT"]
+
+
+def _reset_limit_per_address() -> str:
+    return current_app.config["PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS"]
+
+
+def _reset_email_key() -> str:
+    return "reset:" + services.normalise_email(request.form.get("email", ""))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_reset_limit_per_address, methods=["POST"], scope="reset-address")
+@limiter.limit(
+    _reset_limit_per_email, methods=["POST"], key_func=_reset_email_key, scope="reset-email"
+)
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        links.request_password_reset(
+            db.session,
+            email=form.email.data,
+            valid_for=timedelta(minutes=current_app.config["PASSWORD_RESET_VALID_MINUTES"]),
+            secret=current_app.config["SECRET_KEY"],
+        )
+        db.session.commit()
+        # The same answer whether or not the address has a login: it reveals no accounts.
+        return render_template("auth/reset_requested.html", email=form.email.data.strip())
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        links.check_reset_link(db.session, token)
+    except links.LinkRefused as refused:
+        return _link_refused(refused)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            links.reset_password(db.session, token=token, new_password=form.new_password.data)
+        except links.LinkRefused as refused:
+            db.session.rollback()
+            return _link_refused(refused)
+        db.session.commit()
+        flash(_("Your password has been set. Please log in with it."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form)
+
+
+def _link_refused(refused: links.LinkRefused):
+    status = 410 if refused.reason in (links.EXPIRED, links.USED) else 404
+    return render_template("auth/link_refused.html", reason=refused.reason), status
 
 
 @bp.route("/logout", methods=["POST"])

@@ -11,11 +11,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, Literal, NamedTuple
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
 
-from app.auth.models import User
+from app.auth.models import LoginLink, User
+from app.auth.services.links import token_for
 from app.core.models import MessageKind, OutboxMessage
 from app.core.types import DbSession, utcnow
 from app.courses.models import CourseSession, Enrolment
@@ -248,6 +249,28 @@ def _requirement_context(
     }
 
 
+def _login_link_draft(
+    db_session: DbSession, payload: dict[str, Any], settings: MailSettings
+) -> Draft | None:
+    """To the login whose password may be set from the link; the token is derived again from the
+    payload's nonce (only its hash is stored)."""
+    link = db_session.get(LoginLink, payload.get("link_id"))
+    if link is None or link.user is None:
+        return None
+    recipient = _user_address(link.user)
+    token = token_for(str(payload.get("nonce", "")), current_app.config["SECRET_KEY"])
+    return Draft(
+        name=recipient.name,
+        email=recipient.email,
+        locale=recipient.locale,
+        context={
+            "name": recipient.name,
+            "link": f"{settings.base_url.rstrip('/')}/auth/password/reset/{token}",
+            "minutes": int((link.expires_at - link.created_at).total_seconds() // 60),
+        },
+    )
+
+
 def _user_address(user: User) -> Recipient:
     employee = user.employee
     name = employee.full_name if employee else user.email
@@ -300,5 +323,8 @@ MESSAGE_TYPES: dict[MessageKind, MessageType] = {
     ),
     MessageKind.HEAD_DIGEST: MessageType(
         _l("Weekly overview of mandatory trainings"), "digest", _digest_draft
+    ),
+    MessageKind.PASSWORD_RESET: MessageType(
+        _l("Set a new password"), "login_link", _login_link_draft
     ),
 }
