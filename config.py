@@ -142,6 +142,8 @@ class Config:
     LOGIN_RATE_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_RATE_LIMIT_PER_ADDRESS", "100 per minute")
     #: How long a "forgot password" link works after it was requested.
     PASSWORD_RESET_VALID_MINUTES = _env_int("PASSWORD_RESET_VALID_MINUTES", 60)
+    #: How long an invitation link (to set one's own password) works.
+    INVITATION_VALID_DAYS = _env_int("INVITATION_VALID_DAYS", 14)
     #: "Forgot password" requests allowed per e-mail address entered (mail bombing one person) …
     PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "3 per hour")
     #: … and per client address.

@@ -75,3 +75,19 @@ class ResetPasswordForm(FlaskForm):
         _l("Repeat new password"),
         validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
     )
+
+
+class InvitationForm(FlaskForm):
+    """Whom to invite: one person, a department's subtree, or (both empty) everyone."""
+
+    personnel_number = StringField(
+        _l("Personnel number (one person)"), validators=[Optional(), Length(max=32)]
+    )
+    department = StringField(
+        _l("Department code (with everything below it)"), validators=[Optional(), Length(max=32)]
+    )
+    confirm = BooleanField(_l("Send the invitations now (otherwise only count)"))
+
+
+class AcceptInvitationForm(ResetPasswordForm):
+    pass

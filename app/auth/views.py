@@ -12,18 +12,21 @@ from sqlalchemy.orm import joinedload
 from app.auth import bp, services
 from app.auth.forms import (
     ROLE_LABELS,
+    AcceptInvitationForm,
     ChangePasswordForm,
     ForgotPasswordForm,
+    InvitationForm,
     LoginForm,
     ResetPasswordForm,
     UserForm,
 )
 from app.auth.models import User
-from app.auth.services import links
+from app.auth.services import invitations, links
 from app.core.forms import attach_errors
 from app.core.roles import Role, roles_required
 from app.core.services import is_safe_redirect_path
 from app.extensions import db, limiter, login_manager
+from app.staff.models import Department
 from app.staff.services import find_department, find_employee
 
 login_manager.login_view = "auth.login"
@@ -130,9 +133,86 @@ def reset_password(token: str):
     return render_template("auth/reset_password.html", form=form)
 
 
-def _link_refused(refused: links.LinkRefused):
+@bp.route("/invitations", methods=["GET", "POST"])
+@roles_required(Role.HR, Role.ADMIN)
+def invite():
+    form = InvitationForm(
+        personnel_number=request.args.get("personnel_number"),
+        department=request.args.get("department"),
+    )
+    run = None
+    if form.validate_on_submit():
+        scope = _invitation_scope(form)
+        if scope is not None:
+            departments, employee_ids = scope
+            run = invitations.invite_staff(
+                db.session,
+                departments=departments,
+                employee_ids=employee_ids,
+                valid_for=timedelta(days=current_app.config["INVITATION_VALID_DAYS"]),
+                secret=current_app.config["SECRET_KEY"],
+                dry_run=not form.confirm.data,
+            )
+            if run.dry_run:
+                db.session.rollback()
+            else:
+                db.session.commit()
+    return render_template("auth/invitations.html", form=form, run=run)
+
+
+def _invitation_scope(
+    form: InvitationForm,
+) -> tuple[list[Department] | None, list[int] | None] | None:
+    """(departments, employee ids) for the form, None for everyone; attaches an error and
+    returns None as scope when a code names nothing."""
+    number = (form.personnel_number.data or "").strip()
+    code = (form.department.data or "").strip()
+    if number:
+        employee = find_employee(db.session, number)
+        if employee is None:
+            attach_errors(form, {"personnel_number": _("No employee has this personnel number.")})
+            return None
+        return None, [employee.id]
+    if code:
+        department = find_department(db.session, code)
+        if department is None:
+            attach_errors(form, {"department": _("No department has this code.")})
+            return None
+        return [department], None
+    return None, None
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    try:
+        link = invitations.check_invitation(db.session, token)
+    except links.LinkRefused as refused:
+        return _link_refused(refused, invitation=True)
+    email = link.employee.email if link.employee else ""
+    form = AcceptInvitationForm()
+    if form.validate_on_submit():
+        try:
+            user = invitations.accept_invitation(
+                db.session, token=token, password=form.new_password.data
+            )
+        except links.LinkRefused as refused:
+            db.session.rollback()
+            return _link_refused(refused, invitation=True)
+        db.session.commit()
+        locale = session.get("locale")
+        session.clear()
+        if locale:
+            session["locale"] = locale
+        login_user(user)
+        flash(_("Welcome! Your password has been set."), "success")
+        return redirect(url_for("main.home"))
+    return render_template("auth/accept_invitation.html", form=form, email=email)
+
+
+def _link_refused(refused: links.LinkRefused, *, invitation: bool = False):
     status = 410 if refused.reason in (links.EXPIRED, links.USED) else 404
-    return render_template("auth/link_refused.html", reason=refused.reason), status
+    template = "auth/link_refused.html"
+    return render_template(template, reason=refused.reason, invitation=invitation), status
 
 
 @bp.route("/logout", methods=["POST"])

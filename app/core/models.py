@@ -51,6 +51,7 @@ class MessageKind(enum.StrEnum):
     HEAD_DIGEST = "head_digest"
     # Login links (auth): "forgot password" and invitations to set one.
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a message kind, not a password
+    INVITATION = "invitation"
 
 
 class OutboxMessage(Model):

@@ -252,21 +252,31 @@ def _requirement_context(
 def _login_link_draft(
     db_session: DbSession, payload: dict[str, Any], settings: MailSettings
 ) -> Draft | None:
-    """To the login whose password may be set from the link; the token is derived again from the
-    payload's nonce (only its hash is stored)."""
+    """To the login whose password may be reset, or to the invited person; the token is derived
+    again from the payload's nonce (only its hash is stored)."""
     link = db_session.get(LoginLink, payload.get("link_id"))
-    if link is None or link.user is None:
+    if link is None:
         return None
-    recipient = _user_address(link.user)
+    if link.user is not None:
+        recipient = _user_address(link.user)
+        path = "auth/password/reset"
+    elif link.employee is not None:
+        employee = link.employee
+        recipient = Recipient(employee.full_name, employee.email, employee.locale or "de")
+        path = "auth/invitation"
+    else:
+        return None
     token = token_for(str(payload.get("nonce", "")), current_app.config["SECRET_KEY"])
+    valid_for = link.expires_at - link.created_at
     return Draft(
         name=recipient.name,
         email=recipient.email,
         locale=recipient.locale,
         context={
             "name": recipient.name,
-            "link": f"{settings.base_url.rstrip('/')}/auth/password/reset/{token}",
-            "minutes": int((link.expires_at - link.created_at).total_seconds() // 60),
+            "link": f"{settings.base_url.rstrip('/')}/{path}/{token}",
+            "minutes": int(valid_for.total_seconds() // 60),
+            "days": valid_for.days,
         },
     )
 
@@ -326,5 +336,8 @@ MESSAGE_TYPES: dict[MessageKind, MessageType] = {
     ),
     MessageKind.PASSWORD_RESET: MessageType(
         _l("Set a new password"), "login_link", _login_link_draft
+    ),
+    MessageKind.INVITATION: MessageType(
+        _l("Your access to the training portal"), "login_link", _login_link_draft
     ),
 }

@@ -1,5 +1,5 @@
-"""Login links: single-use e-mail links to reset a password (hash of the token only); the
-outbox knows the password reset message
+"""Login links: single-use e-mail links to reset a password or accept an invitation (hash of
+the token only); the outbox knows both messages
 
 Revision ID: 4b8d2f6a1e57
 Revises: 7c1e4a2b9d30
@@ -62,12 +62,13 @@ def upgrade():
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_outbox_messages_kind_known"), type_="check")
         batch_op.create_check_constraint(
-            op.f("ck_outbox_messages_kind_known"), f"kind IN ({KINDS}, 'password_reset')"
+            op.f("ck_outbox_messages_kind_known"),
+            f"kind IN ({KINDS}, 'password_reset', 'invitation')",
         )
 
 
 def downgrade():
-    op.execute("DELETE FROM outbox_messages WHERE kind = 'password_reset'")
+    op.execute("DELETE FROM outbox_messages WHERE kind IN ('password_reset', 'invitation')")
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_outbox_messages_kind_known"), type_="check")
         batch_op.create_check_constraint(

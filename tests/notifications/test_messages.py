@@ -1,5 +1,6 @@
 """What each kind of outbox message says: subject, recipient and calendar invite, per language."""
 
+import secrets
 from datetime import date, timedelta
 from typing import NamedTuple
 
@@ -67,6 +68,13 @@ EXPECTED = {
         None,
         None,
         "head",
+    ),
+    "invitation": Expected(
+        "Your access to the training portal",
+        "Ihr Zugang zum Schulungsportal",
+        None,
+        None,
+        "employee",
     ),
     "password_reset": Expected(
         "Set a new password", "Neues Passwort festlegen", None, None, "head"
@@ -136,25 +144,26 @@ def outbox_row(world, kind: str, locale: str) -> OutboxMessage:
         "head_digest": {"user_id": head.id, "as_of": "2026-06-15", "due_soon_days": 30},
         "requirement_due_soon": about_requirement,
         "requirement_overdue": about_requirement,
-        "password_reset": {"link_id": _reset_link(head).id, "nonce": "n"},
+        "password_reset": {"link_id": _login_link(user=head).id, "nonce": "n"},
+        "invitation": {"link_id": _login_link(employee=person).id, "nonce": "n"},
     }
     return OutboxMessage(
         key=f"test:{kind}:{locale}", kind=kind, payload=payloads.get(kind, about_session)
     )
 
 
-def _reset_link(user) -> LoginLink:
+def _login_link(*, user=None, employee=None) -> LoginLink:
     now = utcnow()
     link = LoginLink(
-        purpose="reset",
+        purpose="reset" if user else "invitation",
         user=user,
-        token_hash=f"{user.id:064d}",
+        employee=employee,
+        token_hash=secrets.token_hex(32),
         expires_at=now + timedelta(hours=1),
     )
     link.created_at = now
-    db_session = _db.session
-    db_session.add(link)
-    db_session.flush()
+    _db.session.add(link)
+    _db.session.flush()
     return link
 
 

@@ -69,23 +69,27 @@ def request_password_reset(
 
 def check_reset_link(db_session: DbSession, token: str) -> LoginLink:
     """The usable reset link with this token; raises LinkRefused."""
-    link = db_session.scalar(select(LoginLink).where(LoginLink.token_hash == hash_token(token)))
-    if link is None or link.purpose != LinkPurpose.RESET.value:
-        raise LinkRefused(INVALID)
-    if link.used_at is not None:
-        raise LinkRefused(USED)
-    if link.expires_at <= utcnow():
-        raise LinkRefused(EXPIRED)
+    link = find_link(db_session, token, LinkPurpose.RESET)
     if link.user is None or not may_reset(link.user):
         raise LinkRefused(INVALID)
     return link
 
 
-def reset_password(db_session: DbSession, *, token: str, new_password: str) -> User:
-    """Set the password of the link's login and use the link up; raises LinkRefused or
-    PasswordTooShort (then the link stays usable)."""
-    _check_password_length(new_password)
-    link = check_reset_link(db_session, token)
+def find_link(db_session: DbSession, token: str, purpose: LinkPurpose) -> LoginLink:
+    """The unused, unexpired link for ``purpose`` with this token; raises LinkRefused."""
+    link = db_session.scalar(select(LoginLink).where(LoginLink.token_hash == hash_token(token)))
+    if link is None or link.purpose != purpose.value:
+        raise LinkRefused(INVALID)
+    if link.used_at is not None:
+        raise LinkRefused(USED)
+    if link.expires_at <= utcnow():
+        raise LinkRefused(EXPIRED)
+    return link
+
+
+def claim_link(db_session: DbSession, link: LoginLink) -> None:
+    """Use the link up, once: a conditional UPDATE, so a double click or a second web node
+    finds it used; raises LinkRefused(USED) then."""
     now = utcnow()
     claimed = rows_updated(
         db_session,
@@ -93,8 +97,17 @@ def reset_password(db_session: DbSession, *, token: str, new_password: str) -> U
         .where(LoginLink.id == link.id, LoginLink.used_at.is_(None), LoginLink.expires_at > now)
         .values(used_at=now),
     )
-    if not claimed:  # used a moment ago, in another request
+    if not claimed:
         raise LinkRefused(USED)
+
+
+def reset_password(db_session: DbSession, *, token: str, new_password: str) -> User:
+    """Set the password of the link's login and use the link up; raises LinkRefused or
+    PasswordTooShort (then the link stays usable)."""
+    _check_password_length(new_password)
+    link = check_reset_link(db_session, token)
+    claim_link(db_session, link)
+    now = utcnow()
     user = link.user
     assert user is not None  # checked above
     user.set_password(new_password)
