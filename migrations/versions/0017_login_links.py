@@ -59,6 +59,10 @@ def upgrade():
     with op.batch_alter_table("login_links", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_login_links_employee_id"), ["employee_id"])
         batch_op.create_index(batch_op.f("ix_login_links_user_id"), ["user_id"])
+    with op.batch_alter_table("import_runs", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("invite_new", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_outbox_messages_kind_known"), type_="check")
         batch_op.create_check_constraint(
@@ -74,6 +78,8 @@ def downgrade():
         batch_op.create_check_constraint(
             op.f("ck_outbox_messages_kind_known"), f"kind IN ({KINDS})"
         )
+    with op.batch_alter_table("import_runs", schema=None) as batch_op:
+        batch_op.drop_column("invite_new")
     with op.batch_alter_table("login_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_login_links_user_id"))
         batch_op.drop_index(batch_op.f("ix_login_links_employee_id"))
