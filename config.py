@@ -144,6 +144,9 @@ class Config:
     PASSWORD_RESET_VALID_MINUTES = _env_int("PASSWORD_RESET_VALID_MINUTES", 60)
     #: How long an invitation link (to set one's own password) works.
     INVITATION_VALID_DAYS = _env_int("INVITATION_VALID_DAYS", 14)
+    #: At most this many invitations per press of "Invite" on HR's page (the request stays
+    #: short; pressing again continues). ``flask invite-staff`` has no limit.
+    INVITATIONS_PER_REQUEST = _env_int("INVITATIONS_PER_REQUEST", 2000)
     #: "Forgot password" requests allowed per e-mail address entered (mail bombing one person) …
     PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "3 per hour")
     #: … and per client address.

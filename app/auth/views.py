@@ -152,6 +152,8 @@ def invite():
                 valid_for=timedelta(days=current_app.config["INVITATION_VALID_DAYS"]),
                 secret=current_app.config["SECRET_KEY"],
                 dry_run=not form.confirm.data,
+                # A web request invites a bounded number; pressing again continues.
+                limit=current_app.config["INVITATIONS_PER_REQUEST"],
             )
             if run.dry_run:
                 db.session.rollback()

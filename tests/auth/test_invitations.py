@@ -211,3 +211,20 @@ def test_a_tampered_invitation_and_a_leaver_are_refused(app, db, make):
 def test_only_hr_may_invite(client, make, staff_user, login):
     login(staff_user.email)
     assert client.get("/auth/invitations").status_code == 403
+
+
+def test_the_page_invites_a_bounded_number_per_press_and_continues(
+    app, client, db, make, hr, login, monkeypatch
+):
+    _care, kita, _office = organisation(make)
+    for n in range(3):
+        make.employee(kita, email=f"person{n}@stadt.example")
+    monkeypatch.setitem(app.config, "INVITATIONS_PER_REQUEST", 2)
+    login(hr.email)
+
+    first = invite(client).get_data(as_text=True)
+    assert "2 Personen eingeladen." in first
+    assert "1 weitere Person fehlt noch" in first
+    second = invite(client).get_data(as_text=True)
+    assert "1 Person eingeladen." in second and "fehlt noch" not in second
+    assert len(recipients(db)) == 3

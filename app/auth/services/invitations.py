@@ -53,6 +53,8 @@ class InvitationRun:
     has_login: int = 0
     #: Addresses shared by several active people: none of them is invited.
     shared_addresses: list[str] = field(default_factory=list)
+    #: Still to invite after this run stopped at its ``limit`` (a second run continues).
+    remaining: int = 0
     dry_run: bool = False
 
 
@@ -64,9 +66,11 @@ def invite_staff(
     departments: Iterable[Department] | None = None,
     employee_ids: Iterable[int] | None = None,
     dry_run: bool = False,
+    limit: int | None = None,
 ) -> InvitationRun:
     """Invite the active staff with an address and no login: everyone, the subtrees of
-    ``departments`` or the people ``employee_ids``; flushes, the caller commits."""
+    ``departments`` or the people ``employee_ids``; at most ``limit`` people (the rest are
+    counted as ``remaining``). Flushes, the caller commits."""
     now = utcnow()
     scope = select(Employee.id).where(
         Employee.active.is_(True), Employee.email.is_not(None), Employee.email != ""
@@ -102,6 +106,9 @@ def invite_staff(
     rest = scope.where(~has_login, address.not_in(shared))
     run.already_invited = _count(db_session, rest.where(invited_before))
     wanted = list(db_session.scalars(rest.where(~invited_before).order_by(Employee.id)))
+    if limit is not None and not dry_run:
+        run.remaining = max(0, len(wanted) - limit)
+        wanted = wanted[:limit]
     run.invited = len(wanted)
     if not dry_run:
         for start in range(0, len(wanted), BATCH):
@@ -166,11 +173,9 @@ def _invite_batch(
         }
         for employee_id, nonce in nonces.items()
     ]
+    # Rows come back in any order: each names its employee.
     created = db_session.execute(
-        insert(LoginLink).returning(
-            LoginLink.id, LoginLink.employee_id, sort_by_parameter_order=True
-        ),
-        rows,
+        insert(LoginLink).returning(LoginLink.id, LoginLink.employee_id), rows
     ).all()
     enqueue_many(
         db_session,
