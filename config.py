@@ -140,6 +140,19 @@ class Config:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     #: … and per client address, higher: a whole town hall may share one address.
     LOGIN_RATE_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_RATE_LIMIT_PER_ADDRESS", "100 per minute")
+    #: How long a "forgot password" link works after it was requested.
+    PASSWORD_RESET_VALID_MINUTES = _env_int("PASSWORD_RESET_VALID_MINUTES", 60)
+    #: How long an invitation link (to set one's own password) works.
+    INVITATION_VALID_DAYS = _env_int("INVITATION_VALID_DAYS", 14)
+    #: At most this many invitations per press of "Invite" on HR's page (the request stays
+    #: short; pressing again continues). ``flask invite-staff`` has no limit.
+    INVITATIONS_PER_REQUEST = _env_int("INVITATIONS_PER_REQUEST", 2000)
+    #: "Forgot password" requests allowed per e-mail address entered (mail bombing one person) …
+    PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "3 per hour")
+    #: … and per client address.
+    PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS = os.environ.get(
+        "PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS", "30 per hour"
+    )
     #: Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
 

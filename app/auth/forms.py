@@ -73,3 +73,35 @@ class UserForm(FlaskForm):
         validators=[Optional(), Length(max=1000)],
     )
     active = BooleanField(_l("May log in"), default=True)
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
+        description=_l("At least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
+    )
+    confirm_password = PasswordField(
+        _l("Repeat new password"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
+    )
+
+
+class InvitationForm(FlaskForm):
+    """Whom to invite: one person, a department's subtree, or (both empty) everyone."""
+
+    personnel_number = StringField(
+        _l("Personnel number (one person)"), validators=[Optional(), Length(max=32)]
+    )
+    department = StringField(
+        _l("Department code (with everything below it)"), validators=[Optional(), Length(max=32)]
+    )
+    confirm = BooleanField(_l("Send the invitations now (otherwise only count)"))
+
+
+class AcceptInvitationForm(ResetPasswordForm):
+    pass

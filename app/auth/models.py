@@ -101,6 +101,44 @@ class UserIdentity(Model):
     user: Mapped[User] = relationship()
 
 
+class LinkPurpose(enum.StrEnum):
+    """What a login link in an e-mail lets its holder do."""
+
+    RESET = "reset"  # set a new password for an existing login
+    INVITATION = "invitation"  # create the login of an employee and set its password
+
+
+class LoginLink(Model):
+    """A single-use link sent by e-mail. Only the hash of its token is stored here; the mail is
+    built later from the outbox row, which holds a nonce the token is derived from with the
+    app's secret key (so neither table alone reveals a usable link)."""
+
+    __tablename__ = "login_links"
+    __table_args__ = (
+        CheckConstraint(f"purpose IN ({sql_values(LinkPurpose)})", name="purpose_known"),
+        CheckConstraint("user_id IS NOT NULL OR employee_id IS NOT NULL", name="has_subject"),
+        CheckConstraint("expires_at > created_at", name="expires_after_created"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    employee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("employees.id", ondelete="CASCADE"), index=True
+    )
+    #: SHA-256 of the token, hex.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Set once, by a conditional UPDATE, when the link is used; a used link does nothing.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User | None] = relationship()
+    employee: Mapped[Employee | None] = relationship()
+
+
 class UserRole(Model):
     __tablename__ = "user_roles"
     __table_args__ = (

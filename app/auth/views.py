@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import joinedload
 
 from app.auth import bp, oidc, services
-from app.auth.forms import ROLE_LABELS, ChangePasswordForm, LoginForm, UserForm
+from app.auth.forms import (
+    ROLE_LABELS,
+    AcceptInvitationForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    InvitationForm,
+    LoginForm,
+    ResetPasswordForm,
+    UserForm,
+)
 from app.auth.models import User
-from app.auth.services import directory, external
+from app.auth.services import directory, external, invitations, links
 from app.auth.services.directory import DirectorySettings
 from app.auth.services.external import ExternalLoginRefused
 from app.auth.services.single_sign_on import (
@@ -22,6 +33,7 @@ from app.core.forms import attach_errors
 from app.core.roles import Role, roles_required
 from app.core.services import is_safe_redirect_path
 from app.extensions import db, limiter, login_manager
+from app.staff.models import Department
 from app.staff.services import find_department, find_employee
 
 login_manager.login_view = "auth.login"
@@ -223,6 +235,137 @@ def _refusal_message(reason: str) -> str:
         "Your account matches no one on the staff list (personnel number or e-mail address). "
         "Please contact HR."
     )
+
+
+def _reset_limit_per_email() -> str:
+    return current_app.config["PASSWORD_RESET_RATE_LIMIT"]
+
+
+def _reset_limit_per_address() -> str:
+    return current_app.config["PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS"]
+
+
+def _reset_email_key() -> str:
+    return "reset:" + services.normalise_email(request.form.get("email", ""))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_reset_limit_per_address, methods=["POST"], scope="reset-address")
+@limiter.limit(
+    _reset_limit_per_email, methods=["POST"], key_func=_reset_email_key, scope="reset-email"
+)
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        links.request_password_reset(
+            db.session,
+            email=form.email.data,
+            valid_for=timedelta(minutes=current_app.config["PASSWORD_RESET_VALID_MINUTES"]),
+            secret=current_app.config["SECRET_KEY"],
+        )
+        db.session.commit()
+        # The same answer whether or not the address has a login: it reveals no accounts.
+        return render_template("auth/reset_requested.html", email=form.email.data.strip())
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        links.check_reset_link(db.session, token)
+    except links.LinkRefused as refused:
+        return _link_refused(refused)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            links.reset_password(db.session, token=token, new_password=form.new_password.data)
+        except links.LinkRefused as refused:
+            db.session.rollback()
+            return _link_refused(refused)
+        db.session.commit()
+        flash(_("Your password has been set. Please log in with it."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form)
+
+
+@bp.route("/invitations", methods=["GET", "POST"])
+@roles_required(Role.HR, Role.ADMIN)
+def invite():
+    form = InvitationForm(
+        personnel_number=request.args.get("personnel_number"),
+        department=request.args.get("department"),
+    )
+    run = None
+    if form.validate_on_submit():
+        scope = _invitation_scope(form)
+        if scope is not None:
+            departments, employee_ids = scope
+            run = invitations.invite_staff(
+                db.session,
+                departments=departments,
+                employee_ids=employee_ids,
+                valid_for=timedelta(days=current_app.config["INVITATION_VALID_DAYS"]),
+                secret=current_app.config["SECRET_KEY"],
+                dry_run=not form.confirm.data,
+                # A web request invites a bounded number; pressing again continues.
+                limit=current_app.config["INVITATIONS_PER_REQUEST"],
+            )
+            if run.dry_run:
+                db.session.rollback()
+            else:
+                db.session.commit()
+    return render_template("auth/invitations.html", form=form, run=run)
+
+
+def _invitation_scope(
+    form: InvitationForm,
+) -> tuple[list[Department] | None, list[int] | None] | None:
+    """(departments, employee ids) for the form, None for everyone; attaches an error and
+    returns None as scope when a code names nothing."""
+    number = (form.personnel_number.data or "").strip()
+    code = (form.department.data or "").strip()
+    if number:
+        employee = find_employee(db.session, number)
+        if employee is None:
+            attach_errors(form, {"personnel_number": _("No employee has this personnel number.")})
+            return None
+        return None, [employee.id]
+    if code:
+        department = find_department(db.session, code)
+        if department is None:
+            attach_errors(form, {"department": _("No department has this code.")})
+            return None
+        return [department], None
+    return None, None
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    try:
+        link = invitations.check_invitation(db.session, token)
+    except links.LinkRefused as refused:
+        return _link_refused(refused, invitation=True)
+    email = link.employee.email if link.employee else ""
+    form = AcceptInvitationForm()
+    if form.validate_on_submit():
+        try:
+            user = invitations.accept_invitation(
+                db.session, token=token, password=form.new_password.data
+            )
+        except links.LinkRefused as refused:
+            db.session.rollback()
+            return _link_refused(refused, invitation=True)
+        db.session.commit()
+        _start_session(user)
+        flash(_("Welcome! Your password has been set."), "success")
+        return redirect(url_for("main.home"))
+    return render_template("auth/accept_invitation.html", form=form, email=email)
+
+
+def _link_refused(refused: links.LinkRefused, *, invitation: bool = False):
+    status = 410 if refused.reason in (links.EXPIRED, links.USED) else 404
+    template = "auth/link_refused.html"
+    return render_template(template, reason=refused.reason, invitation=invitation), status
 
 
 @bp.route("/logout", methods=["POST"])

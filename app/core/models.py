@@ -49,6 +49,9 @@ class MessageKind(enum.StrEnum):
     ESCALATION_HEAD = "escalation_head"
     ESCALATION_HR = "escalation_hr"
     HEAD_DIGEST = "head_digest"
+    # Login links (auth): "forgot password" and invitations to set one.
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a message kind, not a password
+    INVITATION = "invitation"
 
 
 class OutboxMessage(Model):

@@ -49,3 +49,11 @@ def mapping_form(kind: str, headers: list[str], current: dict[str, str]) -> Flas
     form = MappingForm()
     form.headers = headers
     return form
+
+
+class ConfirmImportForm(FlaskForm):
+    """ "Import now", and for staff whether to invite the new people."""
+
+    invite_new = BooleanField(
+        _l("Invite the new people with an e-mail address to set their own password")
+    )

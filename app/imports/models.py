@@ -7,7 +7,7 @@ import enum
 import json
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
@@ -57,6 +57,8 @@ class ImportRun(Model):
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     #: A staff file lists everyone: whoever is missing has left.
     full_export: Mapped[bool] = mapped_column(default=False)
+    #: HR asked, when confirming, to invite the new people (a link to set their own password).
+    invite_new: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: Columns the user mapped by hand, as JSON ``{"header in the file": "field"}``.
     mapping_json: Mapped[str] = mapped_column(Text, default="{}")
     status: Mapped[str] = mapped_column(String(20), default=ImportStatus.QUEUED.value)

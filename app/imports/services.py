@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from sqlalchemy import select, text, update
 
 from app.auth.models import User
+from app.auth.services.invitations import invite_staff
 from app.core.sql import rows_updated
 from app.core.types import DbSession, utcnow
 from app.imports.applying import Applied, apply_plan
@@ -21,7 +23,7 @@ from app.imports.columns import columns_of
 from app.imports.models import ImportKind, ImportRun, ImportStatus
 from app.imports.planning import Plan, Problem, Progress, Value, build_plan
 from app.imports.reading import FileProblem, read_table
-from app.staff.models import Department
+from app.staff.models import Department, Employee
 
 #: Rows of each kind of change shown in the preview; the counts cover all of them.
 SHOWN_ROWS = 200
@@ -107,8 +109,11 @@ def set_mapping(db_session: DbSession, run: ImportRun, mapping: dict[str, str]) 
     run.status, run.progress = ImportStatus.QUEUED.value, 0
 
 
-def confirm(db_session: DbSession, run: ImportRun, user: User | None) -> None:
-    """Confirm a checked preview; the caller commits, then starts ``apply``."""
+def confirm(
+    db_session: DbSession, run: ImportRun, user: User | None, *, invite_new: bool = False
+) -> None:
+    """Confirm a checked preview (``invite_new``: invite the new people of a staff import when
+    it is applied); the caller commits, then starts ``apply``."""
     confirmed = rows_updated(
         db_session,
         update(ImportRun)
@@ -117,6 +122,7 @@ def confirm(db_session: DbSession, run: ImportRun, user: User | None) -> None:
             status=ImportStatus.APPLYING.value,
             progress=0,
             confirmed_by_user_id=user.id if user else None,
+            invite_new=invite_new and run.kind == ImportKind.STAFF.value,
         )
         .execution_options(synchronize_session=False),
     )
@@ -138,6 +144,7 @@ def apply(
     today: date,
     actor: User | None = None,
     on_progress: Progress | None = None,
+    invitations: InvitationSettings | None = None,
 ) -> Applied | None:
     """Apply a confirmed import in one transaction; commits. None when there was nothing to do,
     the file has errors now, or the changes differ from the preview (shown again to confirm)."""
@@ -167,6 +174,7 @@ def apply(
         run.status, run.error = ImportStatus.FAILED.value, type(error).__name__
         db_session.commit()
         raise
+    invited = _invite_new_people(db_session, run, plan, invitations)
     run.status, run.progress, run.applied_at = ImportStatus.DONE.value, 100, utcnow()
     run.created_count, run.updated_count = applied.created, applied.updated
     run.deactivated_count = applied.deactivated
@@ -177,10 +185,41 @@ def apply(
         "deactivated": applied.deactivated,
         "cancelled_enrolments": applied.cancelled_enrolments,
         "heads": applied.heads,
+        "invited": invited,
     }
     run.report_json = json.dumps(report)
     db_session.commit()
     return applied
+
+
+@dataclass(frozen=True)
+class InvitationSettings:
+    """What inviting the new people of a staff import needs (from the app's config)."""
+
+    valid_for: timedelta
+    secret: str
+
+
+def _invite_new_people(
+    db_session: DbSession, run: ImportRun, plan: Plan, settings: InvitationSettings | None
+) -> int:
+    """Invite the people this staff import created, in its transaction, if HR asked to."""
+    if not run.invite_new or run.kind != ImportKind.STAFF.value or not plan.new:
+        return 0
+    if settings is None:
+        raise ValueError("inviting new people needs InvitationSettings")
+    numbers = [str(row["personnel_number"]) for row in plan.new]
+    employee_ids: list[int] = []
+    for start in range(0, len(numbers), 500):
+        employee_ids += db_session.scalars(
+            select(Employee.id).where(Employee.personnel_number.in_(numbers[start : start + 500]))
+        )
+    return invite_staff(
+        db_session,
+        employee_ids=employee_ids,
+        valid_for=settings.valid_for,
+        secret=settings.secret,
+    ).invited
 
 
 def fail(db_session: DbSession, run: ImportRun, reason: str) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
+from flask import current_app
 
 from app.core.clock import local_today
 from app.extensions import db
@@ -18,4 +21,8 @@ def check_import(run_id: int) -> None:
 @shared_task(name="imports.apply")
 def apply_import(run_id: int) -> None:
     """Apply a confirmed import in one transaction."""
-    services.apply(db.session, run_id, today=local_today())
+    invitations = services.InvitationSettings(
+        valid_for=timedelta(days=current_app.config["INVITATION_VALID_DAYS"]),
+        secret=current_app.config["SECRET_KEY"],
+    )
+    services.apply(db.session, run_id, today=local_today(), invitations=invitations)

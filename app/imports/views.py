@@ -13,7 +13,7 @@ from app.extensions import db
 from app.imports import bp, services
 from app.imports.blanks import blank_csv, blank_xlsx
 from app.imports.columns import KIND_LABELS, column, columns_of
-from app.imports.forms import UploadForm, mapping_form
+from app.imports.forms import ConfirmImportForm, UploadForm, mapping_form
 from app.imports.messages import describe
 from app.imports.models import ImportKind, ImportRun, ImportStatus
 from app.imports.tasks import apply_import, check_import
@@ -60,7 +60,12 @@ def index():
 def show(token: str):
     run = _run(token)
     report = run.report
-    context = {"run": run, "report": report, "action_form": ActionOnlyForm()}
+    context = {
+        "run": run,
+        "report": report,
+        "action_form": ActionOnlyForm(),
+        "confirm_form": ConfirmImportForm(),
+    }
     if report.get("unknown") and run.status in (
         ImportStatus.MAPPING,
         ImportStatus.INVALID,
@@ -107,9 +112,10 @@ def save_mapping(token: str):
 @roles_required(Role.HR, Role.ADMIN)
 def confirm(token: str):
     run = _run(token)
-    if not ActionOnlyForm().validate_on_submit():
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
         abort(400)
-    if not _step(run, services.confirm, current_user):
+    if not _step(run, services.confirm, current_user, invite_new=form.invite_new.data):
         return redirect(url_for("imports.show", token=token))
     return _start(apply_import, run)
 
@@ -152,11 +158,11 @@ def _start(task, run: ImportRun):
     return redirect(url_for("imports.show", token=token))
 
 
-def _step(run: ImportRun, service, *args) -> bool:
+def _step(run: ImportRun, service, *args, **kwargs) -> bool:
     """Run one step of the import; False (with a message) when the run has moved on, e.g. a
     second click on "Import now"."""
     try:
-        service(db.session, run, *args)
+        service(db.session, run, *args, **kwargs)
     except services.ImportStepError:
         flash(_("This import has moved on; the page shows where it stands."), "error")
         return False

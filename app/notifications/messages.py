@@ -11,11 +11,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, Literal, NamedTuple
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
 
-from app.auth.models import User
+from app.auth.models import LoginLink, User
+from app.auth.services.links import token_for
 from app.core.models import MessageKind, OutboxMessage
 from app.core.types import DbSession, utcnow
 from app.courses.models import CourseSession, Enrolment
@@ -270,6 +271,38 @@ def _requirement_context(
     }
 
 
+def _login_link_draft(
+    db_session: DbSession, payload: dict[str, Any], settings: MailSettings
+) -> Draft | None:
+    """To the login whose password may be reset, or to the invited person; the token is derived
+    again from the payload's nonce (only its hash is stored)."""
+    link = db_session.get(LoginLink, payload.get("link_id"))
+    if link is None:
+        return None
+    if link.user is not None:
+        recipient = _user_address(link.user)
+        path = "auth/password/reset"
+    elif link.employee is not None:
+        employee = link.employee
+        recipient = Recipient(employee.full_name, employee.email, employee.locale or "de")
+        path = "auth/invitation"
+    else:
+        return None
+    token = token_for(str(payload.get("nonce", "")), current_app.config["SECRET_KEY"])
+    valid_for = link.expires_at - link.created_at
+    return Draft(
+        name=recipient.name,
+        email=recipient.email,
+        locale=recipient.locale,
+        context={
+            "name": recipient.name,
+            "link": f"{settings.base_url.rstrip('/')}/{path}/{token}",
+            "minutes": int(valid_for.total_seconds() // 60),
+            "days": valid_for.days,
+        },
+    )
+
+
 def _user_address(user: User) -> Recipient:
     employee = user.employee
     name = employee.full_name if employee else user.email
@@ -322,5 +355,11 @@ MESSAGE_TYPES: dict[MessageKind, MessageType] = {
     ),
     MessageKind.HEAD_DIGEST: MessageType(
         _l("Weekly overview of mandatory trainings"), "digest", _digest_draft
+    ),
+    MessageKind.PASSWORD_RESET: MessageType(
+        _l("Set a new password"), "login_link", _login_link_draft
+    ),
+    MessageKind.INVITATION: MessageType(
+        _l("Your access to the training portal"), "login_link", _login_link_draft
     ),
 }

@@ -1,13 +1,17 @@
 """What each kind of outbox message says: subject, recipient and calendar invite, per language."""
 
-from datetime import date
+import secrets
+from datetime import date, timedelta
 from typing import NamedTuple
 
 import pytest
 
+from app.auth.models import LoginLink
 from app.core.models import MessageKind, OutboxMessage
 from app.core.roles import Role
+from app.core.types import utcnow
 from app.courses.services import enrolment
+from app.extensions import db as _db
 from app.notifications import delivery
 from app.notifications.messages import UnknownMessage, build_message
 from app.requirements.models import AudienceKind, AudienceRule, Requirement
@@ -64,6 +68,16 @@ EXPECTED = {
         None,
         None,
         "head",
+    ),
+    "invitation": Expected(
+        "Your access to the training portal",
+        "Ihr Zugang zum Schulungsportal",
+        None,
+        None,
+        "employee",
+    ),
+    "password_reset": Expected(
+        "Set a new password", "Neues Passwort festlegen", None, None, "head"
     ),
 }
 
@@ -130,10 +144,27 @@ def outbox_row(world, kind: str, locale: str) -> OutboxMessage:
         "head_digest": {"user_id": head.id, "as_of": "2026-06-15", "due_soon_days": 30},
         "requirement_due_soon": about_requirement,
         "requirement_overdue": about_requirement,
+        "password_reset": {"link_id": _login_link(user=head).id, "nonce": "n"},
+        "invitation": {"link_id": _login_link(employee=person).id, "nonce": "n"},
     }
     return OutboxMessage(
         key=f"test:{kind}:{locale}", kind=kind, payload=payloads.get(kind, about_session)
     )
+
+
+def _login_link(*, user=None, employee=None) -> LoginLink:
+    now = utcnow()
+    link = LoginLink(
+        purpose="reset" if user else "invitation",
+        user=user,
+        employee=employee,
+        token_hash=secrets.token_hex(32),
+        expires_at=now + timedelta(hours=1),
+    )
+    link.created_at = now
+    _db.session.add(link)
+    _db.session.flush()
+    return link
 
 
 def calendar_method(message) -> str | None:
