@@ -252,8 +252,12 @@ def book_person(personnel_number: str):
     if not enrolment.may_act_for(current_user, person):
         abort(403)
     course_ids = tuple(i for i in request.args.getlist("course", type=int) if 0 < i < 2**31)
+    # A head cannot override a booking deadline (HR can): they are offered open dates only.
     sessions = queries.find_sessions(
-        db.session, queries.SessionFilter(course_ids=course_ids or None)
+        db.session,
+        queries.SessionFilter(
+            course_ids=course_ids or None, open_for_enrolment=not current_user.has_role(Role.HR)
+        ),
     )
     return render_template(
         "courses/book_person.html",

@@ -215,3 +215,29 @@ def test_head_books_a_person_due_from_the_coverage_list(client, login, make, db)
         == "booked"
     )
     assert client.get(f"/courses/book-for/{outsider.personnel_number}").status_code == 403
+
+
+def test_a_head_is_offered_no_date_whose_booking_deadline_has_passed(client, login, make, db):
+    """A head cannot override deadlines, so the dates for a person list only those still open
+    (found in the demo: "Anmelden" on a date four days ahead ended in "Die Frist ist
+    abgelaufen"); HR, who may override, sees them all."""
+    from datetime import timedelta
+
+    from app.core.types import utcnow
+
+    _head, _yard, sweepers, _other = _setup(make)
+    person = make.employee(sweepers, email=None)
+    course = make.course("IKK")
+    closed = make.course_session(
+        course, starts_in=timedelta(days=4), enrolment_deadline=utcnow() - timedelta(days=1)
+    )
+    open_ = make.course_session(course, starts_in=timedelta(days=20))
+    login("leitung@stadt.example")
+    page = client.get(f"/courses/book-for/{person.personnel_number}").get_data(as_text=True)
+    assert f"/courses/sessions/{open_.id}/book-one" in page
+    assert f"/courses/sessions/{closed.id}/book-one" not in page
+    make.user("hr@stadt.example", roles=(Role.HR,))
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/")})
+    login("hr@stadt.example")
+    page = client.get(f"/courses/book-for/{person.personnel_number}").get_data(as_text=True)
+    assert f"/courses/sessions/{closed.id}/book-one" in page
