@@ -22,6 +22,7 @@ from app.auth.services import (
     _check_password_length,
     create_user,
     normalise_email,
+    password_changed,
 )
 from app.auth.services.links import (
     INVALID,
@@ -29,7 +30,6 @@ from app.auth.services.links import (
     claim_link,
     find_link,
     hash_token,
-    password_changed,
     token_for,
 )
 from app.core.models import MessageKind

@@ -17,7 +17,12 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from app.auth.models import LinkPurpose, LoginLink, User
-from app.auth.services import AuthError, _check_password_length, normalise_email
+from app.auth.services import (
+    AuthError,
+    _check_password_length,
+    normalise_email,
+    password_changed,
+)
 from app.core.models import MessageKind
 from app.core.outbox import enqueue
 from app.core.sql import rows_updated
@@ -124,11 +129,6 @@ def reset_password(db_session: DbSession, *, token: str, new_password: str) -> U
     db_session.flush()
     password_changed(db_session, user)
     return user
-
-
-def password_changed(db_session: DbSession, user: User) -> None:
-    """What follows a password set from a link. Nothing else ends today; issue 15 will revoke
-    the login's remember cookies here."""
 
 
 def may_reset(user: User) -> bool:
