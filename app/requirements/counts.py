@@ -227,12 +227,10 @@ def _rewritten_and_counted(days: tuple[tuple[date, int], ...], some_requirements
         .having(or_(*(total != 0 for total in sums)))
         .order_by(*key)  # key order, as add_difference: writers never wait in a circle
     )
-    upsert = postgresql.insert(CoverageCount).from_select(
-        ["day", "department_id", "requirement_id", *MEASURES], difference
-    )
-    upsert = upsert.on_conflict_do_update(
-        index_elements=["day", "department_id", "requirement_id"],
-        set_={name: _COUNTS.c[name] + upsert.excluded[name] for name in MEASURES},
+    upsert = _adding_to_counts(
+        postgresql.insert(CoverageCount).from_select(
+            ["day", "department_id", "requirement_id", *MEASURES], difference
+        )
     )
     return select(func.count()).select_from(written).add_cte(upsert.cte("counted"))
 
@@ -264,7 +262,11 @@ def add_difference(db_session: DbSession, before: Tally, after: Tally) -> None:
 def _upsert(dialect_name: str) -> Any:
     """INSERT … ON CONFLICT that adds to the kept counts (built once per dialect)."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    upsert = dialect.insert(_COUNTS)
+    return _adding_to_counts(dialect.insert(_COUNTS))
+
+
+def _adding_to_counts(upsert: Any) -> Any:
+    """``upsert`` (an INSERT of counts) adding to a day's kept row where there is one."""
     return upsert.on_conflict_do_update(
         index_elements=["day", "department_id", "requirement_id"],
         set_={name: _COUNTS.c[name] + upsert.excluded[name] for name in MEASURES},
