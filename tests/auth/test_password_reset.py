@@ -13,6 +13,7 @@ from app.core.types import utcnow
 from app.notifications import delivery
 from app.notifications.messages import build_message
 from tests.conftest import csrf_token
+from tests.courses.concurrent import post_at_once, tabs_of
 from tests.factories import DEFAULT_PASSWORD
 
 NEW_PASSWORD = "ein-ganz-neues-passwort"
@@ -184,3 +185,15 @@ def test_requests_are_rate_limited_per_address_entered(client, db, staff_user):
     assert len(reset_mails(db)) == 3
     # Someone else behind the same address of the town hall still gets through.
     assert ask_for_link(client, "kollegin@stadt.example").status_code == 200
+
+
+def test_the_same_link_sent_twice_at_once_is_used_once(app, client, db, staff_user):
+    """A double click, or two tabs, on "set password": one sets it, the other finds the link
+    used (the conditional UPDATE), on both backends."""
+    ask_for_link(client, staff_user.email)
+    path = link_path(reset_mails(db)[0])
+    token = csrf_token(client, path)
+    data = {"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD, "csrf_token": token}
+    responses = post_at_once(app, tabs_of(client, app, 2), path, data)
+    assert sorted(r.status_code for r in responses) == [302, 410]
+    assert can_log_in(app, staff_user.email, NEW_PASSWORD)
