@@ -147,6 +147,7 @@ def _deliver_outbox_after_commit(app: Flask) -> None:
 
 def _import_models() -> None:
     from app.auth import models as _auth  # noqa: F401
+    from app.core import audit as _audit  # noqa: F401
     from app.core import models as _core  # noqa: F401
     from app.courses import models as _courses  # noqa: F401
     from app.imports import models as _imports  # noqa: F401

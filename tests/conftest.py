@@ -124,8 +124,17 @@ def _clear_tables() -> None:
     else:
         # Departments point at their parents; the checks pass once every row is gone.
         _db.session.execute(text("PRAGMA defer_foreign_keys = ON"))
+        # The audit log's triggers refuse DELETE (it is append-only); PostgreSQL's TRUNCATE
+        # fires no row trigger, SQLite's DELETE does, so they step aside while the test's rows go.
+        triggers = _db.session.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        ).all()
+        for name, _sql in triggers:
+            _db.session.execute(text(f'DROP TRIGGER "{name}"'))
         for table in tables:
             _db.session.execute(table.delete())
+        for _name, sql in triggers:
+            _db.session.execute(text(sql))
     _db.session.commit()
 
 

@@ -17,6 +17,8 @@ ROLE_LABELS = {
     Role.HEAD: _l("Department head"),
     Role.HR: _l("HR / training coordination"),
     Role.ADMIN: _l("Administrator"),
+    Role.STAFF_COUNCIL: _l("Staff council"),
+    Role.DATA_PROTECTION: _l("Data protection officer"),
 }
 
 

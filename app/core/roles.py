@@ -20,6 +20,10 @@ class Role(enum.StrEnum):
     HEAD = "head"
     HR = "hr"
     ADMIN = "admin"
+    #: The staff council (Personalrat): coverage figures and audit summaries, never a name.
+    STAFF_COUNCIL = "staff_council"
+    #: The data-protection officer: the audit log and the access log.
+    DATA_PROTECTION = "data_protection"
 
 
 def roles_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
