@@ -24,6 +24,7 @@ from app.reports import background, bp, exports, services
 from app.reports.charts import coverage_bars, trend_chart
 from app.reports.models import ReportFile, ReportStatus
 from app.reports.tasks import build_export
+from app.requirements import services as requirement_services
 from app.requirements import status as requirement_status
 from app.requirements.facts import current_rebuild
 from app.requirements.models import Requirement
@@ -90,10 +91,12 @@ def people():
         statuses=statuses,
         requirement_id=requirement_id,
     )
+    shown = list(listed)
+    requirement_services.load_courses(db.session, {row.requirement.id for row in shown})
     return render_template(
         "reports/people.html",
         department=department,
-        people=list(listed),
+        people=shown,
         statuses=statuses,
         requirement=db.session.get(Requirement, requirement_id) if requirement_id else None,
         rebuild=current_rebuild(db.session),

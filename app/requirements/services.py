@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -165,12 +165,7 @@ def my_requirements(
             employee_id=employee.id,
         )
     )
-    # The courses of all these requirements in one query, not one lazy load per requirement.
-    db_session.scalars(
-        select(Requirement)
-        .where(Requirement.id.in_({row.requirement.id for row in rows}))
-        .options(selectinload(Requirement.courses))
-    ).all()
+    load_courses(db_session, {row.requirement.id for row in rows})
     # The next dates of all those courses in one query; a requirement's next dates are among
     # the next few of each of its courses.
     upcoming = next_open_sessions(
@@ -179,6 +174,18 @@ def my_requirements(
         per_course=NEXT_DATES,
     )
     return [(row, _next_of(row.requirement, upcoming)) for row in rows]
+
+
+def load_courses(db_session: DbSession, requirement_ids: Iterable[int]) -> None:
+    """Load the courses of these requirements in one query (the session keeps them), so a page
+    listing rows of many requirements does not lazy-load them one requirement at a time."""
+    ids = set(requirement_ids)
+    if ids:
+        db_session.scalars(
+            select(Requirement)
+            .where(Requirement.id.in_(ids))
+            .options(selectinload(Requirement.courses))
+        ).all()
 
 
 #: How many next dates a requirement offers (page and reminders).
