@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := app:create_app
 
-.PHONY: run test screenshots lint format translations chromium slapd nodejs oidc-provider haproxy extract-messages migrate seed worker beat bench bench-coverage faults clean
+.PHONY: run test screenshots lint format translations chromium slapd nodejs oidc-provider haproxy extract-messages migrate seed worker beat wrk bench bench-coverage bench-pages faults clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -98,11 +98,20 @@ test: lint translations chromium slapd oidc-provider
 # (BENCH_CLUSTER_REDIS_URL, default db 9, flushed) and haproxy. It comes last: it exits 1 when an
 # invariant (capacity, seat counter, history, mails, no 5xx) fails.
 # Numbers and how to read them are in docs/benchmarks.md.
-bench: translations haproxy
+wrk:
+	@command -v wrk >/dev/null || { \
+		echo "Installing Debian's wrk for the page benchmark"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
+	@command -v wrk >/dev/null || { echo "wrk is missing and could not be installed" >&2; exit 1; }
+
+bench: translations haproxy wrk
 	$(BIN)/python bench/enrolment_http.py --users 400 --capacity 50 --concurrency 50
 	$(BIN)/python bench/delivery.py --messages 10000
 	$(BIN)/python bench/coverage.py --staff 50000
 	$(BIN)/python bench/imports.py --rows 50000
+	$(BIN)/python bench/pages.py --staff 50000
 	$(BIN)/python bench/enrolment_cluster.py --users 1000 --dates 20 --capacity 50
 
 # Coverage at a larger city: `make bench-coverage STAFF=150000` or `STAFF=500000` (database
@@ -113,6 +122,11 @@ STAFF ?= 150000
 ROUNDS ?= 20
 bench-coverage: translations
 	$(BIN)/python bench/coverage.py --staff $(STAFF) --rounds $(ROUNDS) --explain /tmp/coverage-plan-$(STAFF).txt
+
+# Pages under load (wrk, gunicorn with 4 workers, 16 connections) beside a trivial endpoint:
+# `make bench-pages STAFF=500000`; needs wrk (Debian package).
+bench-pages: translations wrk
+	$(BIN)/python bench/pages.py --staff $(STAFF)
 
 # Fault scenarios of the outbox (worker killed, SMTP down, Redis down); see docs/benchmarks.md.
 faults: translations
