@@ -246,6 +246,9 @@ class Config:
     #: Up to this many active staff a changed requirement's coverage facts are rewritten in
     #: the same transaction; above, a Celery task rebuilds them with a progress bar.
     COVERAGE_INLINE_MAX_STAFF = _env_int("COVERAGE_INLINE_MAX_STAFF", 5000)
+    #: The coverage page shows every requirement in an overview, and the tables and charts of
+    #: this many per page.
+    COVERAGE_REQUIREMENTS_PER_PAGE = _env_int("COVERAGE_REQUIREMENTS_PER_PAGE", 10)
     #: Start the rebuild task as soon as the change that queued it commits (else: the sweep).
     COVERAGE_REBUILD_ON_COMMIT = _env_bool("COVERAGE_REBUILD_ON_COMMIT", True)
     #: A running rebuild that has not reported progress for this long lost its worker and is

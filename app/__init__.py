@@ -75,8 +75,10 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(imports.bp, url_prefix="/imports")
 
     from app.core.errors import register_error_handlers
+    from app.core.formatting import register_formatting
     from app.core.security import register_security_headers
 
+    register_formatting(app)
     register_error_handlers(app)
     register_security_headers(app)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -133,6 +133,12 @@ def scope_of(
     if scope is None:
         return ReportScope(None, list_roots(db_session))
     return ReportScope(scope, [shown for root in scope for shown in (root, *root.children)])
+
+
+def overview(by_requirement: Mapping[Requirement, Sequence[CoverageRow]]) -> list[CoverageRow]:
+    """One row per requirement for the whole scope: its total row, or the chosen department's
+    own row (``coverage`` puts that first)."""
+    return [rows[0] for rows in by_requirement.values() if rows]
 
 
 def _totals(rows: list[CoverageRow], departments: Sequence[Department]) -> list[CoverageRow]:

@@ -55,18 +55,29 @@ def coverage():
     by_requirement: dict[Requirement, list[services.CoverageRow]] = {}
     for row in rows:
         by_requirement.setdefault(row.requirement, []).append(row)
+    # All requirements in one short overview; the tables and charts a page at a time (a city
+    # with fifty requirements made a page of 280 KB that nobody reads at once).
+    overview = services.overview(by_requirement)
+    per_page = current_app.config["COVERAGE_REQUIREMENTS_PER_PAGE"]
+    pages = max(1, -(-len(overview) // per_page))
+    page = request.args.get("page", 1, type=int)
+    if not 1 <= page <= pages:
+        abort(404)
+    shown = [row.requirement for row in overview[(page - 1) * per_page : page * per_page]]
     # The trend of the area shown: the chosen department, a head's (first) area, or the city.
     trend_of = department or (roots[0] if roots else None)
-    trends = services.trend(
-        db.session, department=trend_of, requirement_ids=[r.id for r in by_requirement]
-    )
+    trends = services.trend(db.session, department=trend_of, requirement_ids=[r.id for r in shown])
     return render_template(
         "reports/coverage.html",
         department=department,
-        by_requirement=by_requirement,
+        overview=overview,
+        page=page,
+        pages=pages,
+        page_of={row.requirement.id: n // per_page + 1 for n, row in enumerate(overview)},
+        by_requirement={requirement: by_requirement[requirement] for requirement in shown},
         trends=trends,
         charts={rid: trend_chart(points) for rid, points in trends.items()},
-        bars={r.id: coverage_bars(rows) for r, rows in by_requirement.items()},
+        bars={r.id: coverage_bars(by_requirement[r]) for r in shown},
         trend_of=trend_of,
         today=local_today(),
         coverage_note=exports.coverage_note(current_app.config["DUE_SOON_DAYS"]),

@@ -418,3 +418,34 @@ def test_my_requirements_offer_the_soonest_dates_of_any_course_in_few_statements
 
     login("aylin@stadt.example")
     assert statements_with(1) == statements_with(6)
+
+
+def test_coverage_lists_every_requirement_and_pages_through_their_tables(
+    app, client, db, login, make, city
+):
+    for n in range(3):
+        extra = Requirement(name=f"Zusatz {n}", first_due_date=local_today(), courses=[])
+        extra.courses = [make.course(f"Z{n}")]
+        extra.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+        db.session.add(extra)
+    db.session.commit()
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    login("hr@stadt.example")
+    app.config["COVERAGE_REQUIREMENTS_PER_PAGE"] = 3
+    try:
+        first = client.get("/reports/coverage").get_data(as_text=True)
+        second = client.get("/reports/coverage?page=2").get_data(as_text=True)
+        beyond = client.get("/reports/coverage?page=3")
+    finally:
+        app.config["COVERAGE_REQUIREMENTS_PER_PAGE"] = 10
+
+    # The overview names all four on both pages; the tables are Basis, Zusatz 0, 1 then 2.
+    for page in (first, second):
+        assert all(f">{name}</a>" in page for name in ("Basis", "Zusatz 0", "Zusatz 1"))
+        assert "Zusatz 2</a>" in page
+    assert first.count('<section aria-labelledby="req-') == 3
+    assert second.count('<section aria-labelledby="req-') == 1
+    assert f'id="req-{city["rule"].id}"' in first and f'id="req-{city["rule"].id}"' not in second
+    assert "Seite 2 von 2" in second or "Page 2 of 2" in second
+    assert "75 %" in first  # Bürgeramt side of Basis, as before
+    assert beyond.status_code == 404

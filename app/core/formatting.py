@@ -1,0 +1,53 @@
+"""Template filters that format the same few values over and over, remembered per locale.
+
+Babel formats a number or a date in 0.05 to 0.15 ms; a coverage page shows hundreds of
+percentages (all among a thousand values, 0.0 to 100.0) and the catalogue hundreds of dates
+(the same upcoming dates on every request). The text depends only on the value, the format, the
+locale and the time zone, all part of the key, so remembering it per process never shows
+stale data.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+
+import flask_babel
+from flask import Flask
+from flask_babel import get_locale, get_timezone
+
+
+@lru_cache(maxsize=8192)
+def _number(value: float | int, _locale: str) -> str:
+    return str(flask_babel.format_number(value))
+
+
+@lru_cache(maxsize=8192)
+def _datetime(value: datetime, format: str | None, _locale: str, _zone: str) -> str:
+    return str(flask_babel.format_datetime(value, format))
+
+
+@lru_cache(maxsize=8192)
+def _date(value: date, format: str | None, _locale: str, _zone: str) -> str:
+    return str(flask_babel.format_date(value, format))
+
+
+def number(value: float | int) -> str:
+    """As Flask-Babel's ``numberformat``."""
+    return _number(value, str(get_locale()))
+
+
+def datetime_text(value: datetime, format: str | None = None) -> str:
+    """As Flask-Babel's ``datetimeformat``."""
+    return _datetime(value, format, str(get_locale()), str(get_timezone()))
+
+
+def date_text(value: date, format: str | None = None) -> str:
+    """As Flask-Babel's ``dateformat``."""
+    return _date(value, format, str(get_locale()), str(get_timezone()))
+
+
+def register_formatting(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        numberformat=number, datetimeformat=datetime_text, dateformat=date_text
+    )

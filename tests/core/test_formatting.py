@@ -1,0 +1,28 @@
+"""The remembered formats are exactly Flask-Babel's, per locale and time zone."""
+
+from datetime import UTC, date, datetime
+
+import flask_babel
+import pytest
+from flask import session
+
+from app.core import formatting
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_numbers_and_dates_read_as_flask_babel_writes_them(app, language):
+    moment = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the night the clocks go forward
+    with app.test_request_context():
+        session["locale"] = language  # as the language switch stores it
+        flask_babel.refresh()
+        for value in (85.3, 1234567, 0, 99.95):
+            assert formatting.number(value) == flask_babel.format_number(value)
+        for pattern in (None, "medium", "dd.MM.yyyy HH:mm", "EEE, dd.MM.yyyy HH:mm"):
+            assert formatting.datetime_text(moment, pattern) == flask_babel.format_datetime(
+                moment, pattern
+            )
+        assert formatting.date_text(date(2026, 12, 4), "medium") == flask_babel.format_date(
+            date(2026, 12, 4), "medium"
+        )
+        # The same value in another locale is not taken from the remembered text.
+        assert formatting.number(85.3) == ("85,3" if language == "de" else "85.3")
