@@ -246,6 +246,8 @@ class Config:
     #: Up to this many active staff a changed requirement's coverage facts are rewritten in
     #: the same transaction; above, a Celery task rebuilds them with a progress bar.
     COVERAGE_INLINE_MAX_STAFF = _env_int("COVERAGE_INLINE_MAX_STAFF", 5000)
+    #: The catalogue shows this many upcoming dates per page.
+    CATALOGUE_DATES_PER_PAGE = _env_int("CATALOGUE_DATES_PER_PAGE", 25)
     #: The coverage page shows every requirement in an overview, and the tables and charts of
     #: this many per page.
     COVERAGE_REQUIREMENTS_PER_PAGE = _env_int("COVERAGE_REQUIREMENTS_PER_PAGE", 10)

@@ -35,6 +35,10 @@ def _language_label(value: str) -> str:
     return str(LANGUAGE_LABELS.get(value, value))
 
 
+#: Pages of the catalogue's dates beyond this are not offered (nobody pages that far).
+MAX_CATALOGUE_PAGE = 1000
+
+
 @bp.route("/")
 @login_required
 def catalogue():
@@ -47,11 +51,24 @@ def catalogue():
         language=form.language.data or None,
         format=form.format.data or None,
     )
+    page = request.args.get("page", 1, type=int)
+    if not 1 <= page <= MAX_CATALOGUE_PAGE:
+        abort(404)
+    per_page = current_app.config["CATALOGUE_DATES_PER_PAGE"]
+    # One more than a page: whether there is a next one, without counting them all.
+    sessions = queries.find_sessions(
+        db.session, session_filter, limit=per_page + 1, offset=(page - 1) * per_page
+    )
+    if page > 1 and not sessions:
+        abort(404)
     return render_template(
         "courses/catalogue.html",
         form=form,
         courses=courses,
-        sessions=queries.find_sessions(db.session, session_filter),
+        sessions=sessions[:per_page],
+        page=page,
+        has_next=len(sessions) > per_page,
+        filters={key: value for key, value in request.args.items() if key != "page"},
     )
 
 

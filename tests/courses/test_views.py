@@ -211,3 +211,30 @@ def test_free_seats_and_a_full_date_read_the_same_wherever_dates_are_offered(
     assert f"<td>3 von {roomy.capacity}</td>" in pages["/courses/"]
     for path in (f"/courses/course/{course.id}", "/requirements/mine", "/"):
         assert "3 Plätze frei" in pages[path]
+
+
+def test_the_catalogue_pages_through_its_dates_keeping_the_filters(
+    app, client, login, make, staff_user
+):
+    german = make.course("DE-1", language="de")
+    english = make.course("EN-1", language="en")
+    dates = [make.course_session(german, starts_in=timedelta(days=10 + n)) for n in range(7)]
+    make.course_session(english, starts_in=timedelta(days=9))
+    login(staff_user.email)
+    app.config["CATALOGUE_DATES_PER_PAGE"] = 3
+    try:
+        first = client.get("/courses/?language=de").get_data(as_text=True)
+        third = client.get("/courses/?language=de&page=3").get_data(as_text=True)
+        beyond = client.get("/courses/?language=de&page=4")
+        zero = client.get("/courses/?page=0")
+    finally:
+        app.config["CATALOGUE_DATES_PER_PAGE"] = 25
+
+    def shown(page: str) -> list[int]:
+        return [d.id for d in dates if f'/courses/sessions/{d.id}"' in page]
+
+    assert shown(first) == [d.id for d in dates[:3]]
+    assert shown(third) == [dates[6].id]
+    assert 'href="/courses/?page=2&amp;language=de"' in first  # the filter is kept
+    assert "page=4" not in third  # the last page offers no next one
+    assert beyond.status_code == 404 and zero.status_code == 404

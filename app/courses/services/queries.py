@@ -105,9 +105,10 @@ class SessionFilter:
 
 
 def find_sessions(
-    db_session: DbSession, session_filter: SessionFilter, *, limit: int = 200
+    db_session: DbSession, session_filter: SessionFilter, *, limit: int = 200, offset: int = 0
 ) -> list[CourseSession]:
-    """Upcoming, bookable sessions matching the filter, soonest first."""
+    """Upcoming, bookable sessions matching the filter, soonest first (``limit`` of them after
+    the first ``offset``)."""
     now = utcnow()
     query = (
         select(CourseSession)
@@ -116,6 +117,7 @@ def find_sessions(
         .options(joinedload(CourseSession.course))
         .order_by(CourseSession.starts_at, CourseSession.id)
         .limit(limit)
+        .offset(offset)
     )
     if session_filter.course_id:
         query = query.where(CourseSession.course_id == session_filter.course_id)
