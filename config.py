@@ -279,6 +279,8 @@ class Config:
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     #: Right-hand side of calendar UIDs; keep it stable, or calendars duplicate entries.
     CALENDAR_UID_DOMAIN = os.environ.get("CALENDAR_UID_DOMAIN", "schulungen.neu-isenburg.example")
+    #: How often one address of a calendar subscription may be fetched (per client address).
+    CALENDAR_FEED_RATE_LIMIT = os.environ.get("CALENDAR_FEED_RATE_LIMIT", "60 per hour")
 
     # Served over HTTPS in production: cookies only travel encrypted, never to scripts,
     # and not with cross-site requests.

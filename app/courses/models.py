@@ -269,3 +269,23 @@ class Completion(Model):
     employee: Mapped[Employee] = relationship()
     course: Mapped[Course] = relationship()
     session: Mapped[CourseSession | None] = relationship()
+
+
+class CalendarFeed(Model):
+    """A person's private calendar subscription: their booked dates as one iCalendar feed.
+
+    The address holds a token derived from ``nonce`` with the app's secret key, so this table
+    alone does not reveal a working address; a new nonce retires the old address at once."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(
+        ForeignKey("employees.id", ondelete="CASCADE"), unique=True
+    )
+    nonce: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The last time a calendar fetched the feed (shown to the person).
+    last_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    employee: Mapped[Employee] = relationship()

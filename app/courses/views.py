@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.core.forms import ActionOnlyForm
 from app.core.roles import Role
 from app.core.services import is_safe_redirect_path
 from app.core.types import BERLIN, utcnow
@@ -20,9 +21,9 @@ from app.courses.forms import (
 )
 from app.courses.messages import explain
 from app.courses.models import Course, CourseSession, Enrolment, EnrolmentStatus
-from app.courses.services import calendar, enrolment, queries
+from app.courses.services import calendar, enrolment, feeds, queries
 from app.courses.services.errors import AlreadyEnrolled, CourseError, NotCancellable
-from app.extensions import db
+from app.extensions import db, limiter
 
 
 @bp.app_template_filter("format_label")
@@ -221,13 +222,75 @@ def mine():
         abort(404)
     history = queries.history_of(db.session, current_user.employee)
     positions = {e.id: enrolment.waitlist_position(db.session, e) for e in history}
+    feed = feeds.feed_of(db.session, current_user.employee)
     return render_template(
         "courses/mine.html",
         history=history,
         positions=positions,
         overview=queries.employee_overview(db.session, current_user.employee),
         action_form=ActionForm(),
+        feed=feed,
+        feed_url=_feed_url(feed) if feed is not None else None,
     )
+
+
+@bp.route("/mine/calendar", methods=["POST"])
+@login_required
+def start_calendar_feed():
+    """Give the person a subscription address, or a new one (the old one stops working)."""
+    if current_user.employee is None:
+        abort(404)
+    if not ActionOnlyForm().validate_on_submit():
+        abort(400)
+    renewed = feeds.feed_of(db.session, current_user.employee) is not None
+    feeds.start_feed(db.session, current_user.employee)
+    db.session.commit()
+    flash(
+        _("Your calendar has a new address; the old one no longer works.")
+        if renewed
+        else _("Your calendar address is ready: add it to your calendar as a subscription."),
+        "success",
+    )
+    return redirect(url_for("courses.mine", _anchor="calendar-feed"))
+
+
+@bp.route("/mine/calendar/stop", methods=["POST"])
+@login_required
+def stop_calendar_feed():
+    if current_user.employee is None:
+        abort(404)
+    if not ActionOnlyForm().validate_on_submit():
+        abort(400)
+    if feeds.stop_feed(db.session, current_user.employee):
+        db.session.commit()
+        flash(_("The calendar subscription is ended; its address no longer works."), "success")
+    return redirect(url_for("courses.mine", _anchor="calendar-feed"))
+
+
+@bp.route("/calendar/<int:feed_id>/<token>.ics")
+@limiter.limit(lambda: current_app.config["CALENDAR_FEED_RATE_LIMIT"])
+def calendar_feed(feed_id: int, token: str):
+    """The subscription itself: no login (calendar apps cannot log in), the address is the key."""
+    secret = current_app.config["SECRET_KEY"]
+    feed = feeds.find_feed(db.session, feed_id, token, secret=secret) or abort(404)
+    now = utcnow()
+    body = calendar.feed_calendar(
+        feeds.feed_sessions(db.session, feed, now=now),
+        uid_domain=current_app.config["CALENDAR_UID_DOMAIN"],
+        name=_("Trainings: %(city)s", city=current_app.config["CITY_NAME"]),
+    )
+    feeds.fetched(feed, now=now)
+    db.session.commit()
+    return (
+        body,
+        200,
+        {"Content-Type": "text/calendar; charset=utf-8", "Cache-Control": "no-store"},
+    )
+
+
+def _feed_url(feed) -> str:
+    token = feeds.feed_token(feed, secret=current_app.config["SECRET_KEY"])
+    return url_for("courses.calendar_feed", feed_id=feed.id, token=token, _external=True)
 
 
 def _valid_month(value: str | None) -> str | None:
