@@ -231,3 +231,28 @@ def test_a_head_sees_named_people_of_their_own_subtree_only(client, make, login,
     assert "Eigene" in exported and "Fremde" not in exported
     assert client.get("/staff/departments/D-OTHER").status_code == 403
     assert client.get("/reports/people", query_string={"department": "D"}).status_code == 403
+
+
+def test_the_role_page_offers_the_staff_council_and_data_protection(client, make, login, db):
+    from app.auth.models import User
+
+    make.user("admin@stadt.example", roles=(Role.ADMIN,), with_employee=False)
+    login("admin@stadt.example")
+    form = client.get("/auth/users/new").get_data(as_text=True)
+    assert 'value="staff_council"' in form and "Personalrat" in form
+    assert 'value="data_protection"' in form and "Datenschutzbeauftragte(r)" in form
+    response = client.post(
+        "/auth/users/new",
+        data={
+            "csrf_token": csrf_token(client, "/auth/users/new"),
+            "email": "personalrat@stadt.example",
+            "password": "ein-langes-passwort",
+            "roles": ["staff_council", "data_protection"],
+            "active": "y",
+        },
+    )
+    assert response.status_code == 302
+    user = db.session.scalar(db.select(User).where(User.email == "personalrat@stadt.example"))
+    assert user.roles == {Role.STAFF_COUNCIL, Role.DATA_PROTECTION}
+    listed = client.get("/auth/users").get_data(as_text=True)
+    assert "Personalrat" in listed and "Datenschutzbeauftragte(r)" in listed
