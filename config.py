@@ -243,6 +243,9 @@ class Config:
     MAX_CONTENT_LENGTH = (IMPORT_MAX_MB + 1) * 1024 * 1024
     #: A requirement counts as "due soon" this many days before its due date.
     DUE_SOON_DAYS = _env_int("DUE_SOON_DAYS", 30)
+    #: Figures without names (the staff council's) show no group of fewer people than this:
+    #: a smaller department is counted with the one above it. At least 1.
+    MIN_GROUP_SIZE = max(1, _env_int("MIN_GROUP_SIZE", 5))
     #: Up to this many active staff a changed requirement's coverage facts are rewritten in
     #: the same transaction; above, a Celery task rebuilds them with a progress bar.
     COVERAGE_INLINE_MAX_STAFF = _env_int("COVERAGE_INLINE_MAX_STAFF", 5000)

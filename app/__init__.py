@@ -61,6 +61,7 @@ def create_app(config_class: type = Config) -> Flask:
     from app.main import views as _main_views  # noqa: F401
     from app.notifications import paper_views as _notification_paper_views  # noqa: F401
     from app.notifications import views as _notification_views  # noqa: F401
+    from app.reports import council_views as _council_views  # noqa: F401
     from app.reports import views as _report_views  # noqa: F401
     from app.requirements import views as _requirement_views  # noqa: F401
     from app.staff import views as _staff_views  # noqa: F401

@@ -100,4 +100,4 @@ def register_cli(app: Flask) -> None:
 
         click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for role, email in DEMO_LOGINS:
-            click.echo(f"  {role:<18} {email}")
+            click.echo(f"  {role:<24} {email}")

@@ -1,4 +1,4 @@
-"""Routes of the import pages: upload, map unknown columns, preview, confirm; HR and admins."""
+"""Routes of the import pages: upload, map unknown columns, preview, confirm; HR only."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ MIME_TYPES = {
 
 
 @bp.route("/", methods=["GET", "POST"])
-@roles_required(Role.HR, Role.ADMIN)
+@roles_required(Role.HR)
 def index():
     form = UploadForm()
     if request.method == "GET" and request.args.get("kind") in {k.value for k in ImportKind}:
@@ -56,7 +56,7 @@ def index():
 
 
 @bp.route("/<token>")
-@roles_required(Role.HR, Role.ADMIN)
+@roles_required(Role.HR)
 def show(token: str):
     run = _run(token)
     report = run.report
@@ -86,14 +86,14 @@ def show(token: str):
 
 
 @bp.route("/<token>.json")
-@roles_required(Role.HR, Role.ADMIN)
+@roles_required(Role.HR)
 def progress(token: str):
     run = _run(token)
     return {"status": run.status, "progress": run.progress, "busy": run.busy}
 
 
 @bp.route("/<token>/mapping", methods=["POST"])
-@roles_required(Role.HR, Role.ADMIN)
+@roles_required(Role.HR)
 def save_mapping(token: str):
     run = _run(token)
     headers = run.report.get("unknown", [])
@@ -109,7 +109,7 @@ def save_mapping(token: str):
 
 
 @bp.route("/<token>/confirm", methods=["POST"])
-@roles_required(Role.HR, Role.ADMIN)
+@roles_required(Role.HR)
 def confirm(token: str):
     run = _run(token)
     form = ConfirmImportForm()
@@ -121,7 +121,7 @@ def confirm(token: str):
 
 
 @bp.route("/<token>/discard", methods=["POST"])
-@roles_required(Role.HR, Role.ADMIN)
+@roles_required(Role.HR)
 def discard(token: str):
     run = _run(token)
     if not ActionOnlyForm().validate_on_submit():
@@ -134,7 +134,7 @@ def discard(token: str):
 
 
 @bp.route("/blank/<kind>.<file_format>")
-@roles_required(Role.HR, Role.ADMIN)
+@roles_required(Role.HR)
 def blank(kind: str, file_format: str):
     """An empty file with the right columns, to fill in."""
     if kind not in {k.value for k in ImportKind} or file_format not in MIME_TYPES:

@@ -17,7 +17,7 @@ PAGE_SIZE = 50
 
 
 @bp.route("/outbox")
-@roles_required(Role.HR, Role.ADMIN)
+@roles_required(Role.HR)
 def outbox():
     status = request.args.get("status", OutboxStatus.FAILED.value)
     if status not in {s.value for s in OutboxStatus}:
@@ -49,7 +49,7 @@ def outbox():
 
 
 @bp.route("/outbox/retry", methods=["POST"])
-@roles_required(Role.HR, Role.ADMIN)
+@roles_required(Role.HR)
 def retry():
     ActionOnlyForm().validate_on_submit()
     ids = [int(v) for v in request.form.getlist("message_id") if v.isdigit()]

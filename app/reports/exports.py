@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 from flask_babel import format_date, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 
+from app.reports.council import AreaRow, ProtectedCoverage
 from app.reports.services import CoverageRow
 from app.requirements.status import PersonStatus, never_expires
 from app.staff.models import Department
@@ -130,36 +131,10 @@ def people_xlsx(
     summary = workbook.create_sheet(_("Coverage"))
     summary.append([_("Coverage report"), safe_cell(scope_name), _("as of"), today])
     summary.append([coverage_note(due_soon_days)])
-    heading(
-        summary,
-        [
-            _("Requirement"),
-            _("Department"),
-            _("In scope"),
-            _("compliant"),
-            _("due soon"),
-            _("overdue"),
-            _("not yet due"),
-            _("exempt"),
-            _("Coverage") + " %",
-            _("of which on time") + " %",
-        ],
-    )
+    heading(summary, coverage_header())
     for row in coverage_rows:
-        summary.append(
-            [
-                safe_cell(row.requirement.name),
-                safe_cell(row.department.name) if row.department else _("Total"),
-                row.in_scope,
-                row.compliant,
-                row.due_soon,
-                row.overdue,
-                row.pending,
-                row.exempt,
-                row.coverage_percent,
-                row.on_time_percent,
-            ]
-        )
+        area = safe_cell(row.department.name) if row.department else _("Total")
+        summary.append(coverage_cells(row, area))
     people_sheet = workbook.create_sheet(_("People"))
     heading(people_sheet, people_header())
     for person in rows:
@@ -167,6 +142,86 @@ def people_xlsx(
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def coverage_header() -> list[str]:
+    """The columns of a coverage table in a file (the XLSX's first sheet, the council's CSV)."""
+    return [
+        _("Requirement"),
+        _("Department"),
+        _("In scope"),
+        _("compliant"),
+        _("due soon"),
+        _("overdue"),
+        _("not yet due"),
+        _("exempt"),
+        _("Coverage") + " %",
+        _("of which on time") + " %",
+    ]
+
+
+def coverage_cells(row: CoverageRow, area: str) -> list[str | int | float | None]:
+    """One row under ``coverage_header``; ``area`` names the department (or the total)."""
+    return [
+        safe_cell(row.requirement.name),
+        area,
+        row.in_scope,
+        row.compliant,
+        row.due_soon,
+        row.overdue,
+        row.pending,
+        row.exempt,
+        row.coverage_percent,
+        row.on_time_percent,
+    ]
+
+
+def small_groups_note(min_group_size: int) -> str:
+    """How figures without names protect small groups: said on the page and in the file."""
+    return ngettext(
+        "No figure describes fewer than %(num)d person: a department with fewer people is "
+        "counted with the one above it. No person is named.",
+        "No figure describes fewer than %(num)d people: a department with fewer people is "
+        "counted with the one above it. No person is named.",
+        min_group_size,
+    )
+
+
+def council_csv(
+    figures: Iterable[ProtectedCoverage], *, today: date, min_group_size: int
+) -> Iterator[str]:
+    """The staff council's figures as German Excel opens them (``;``, UTF-8 with BOM): per
+    requirement the city, the departments shown and the smaller areas together."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    yield "\ufeff"
+    writer.writerow([_("Coverage figures"), _("as of"), format_date(today)])
+    writer.writerow([small_groups_note(min_group_size)])
+    writer.writerow([])
+    writer.writerow([*coverage_header(), _("Includes smaller units below")])
+
+    def percent(value: float | None) -> str:
+        return "" if value is None else format_decimal(value)
+
+    for shown in figures:
+        for area in shown.area_rows():
+            row = area.row
+            cells = coverage_cells(row, safe_cell(area_label(area, note_merged=False)))[:-2]
+            merged = _("yes") if area.kind in ("merged", "others") else ""
+            percents = [percent(row.coverage_percent), percent(row.on_time_percent)]
+            writer.writerow([*cells, *percents, merged])
+    yield buffer.getvalue()
+
+
+def area_label(area: AreaRow, *, note_merged: bool = True) -> str:
+    """The name of a row of the council's figures (a file says "merged" in a column)."""
+    if area.kind == "city":
+        return _("Whole city")
+    if area.kind == "others" or area.row.department is None:
+        return _("Smaller areas together")
+    if area.kind == "merged" and note_merged:
+        return _("%(name)s (with smaller units below)", name=area.row.department.name)
+    return area.row.department.name
 
 
 def people_header() -> list[str]:

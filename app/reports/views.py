@@ -40,7 +40,7 @@ MIME_TYPES = {
 
 
 @bp.route("/coverage")
-@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+@roles_required(Role.HEAD, Role.HR)
 def coverage():
     department, roots, rows_for = _scope()
     rows = services.coverage(
@@ -86,7 +86,7 @@ def coverage():
 
 
 @bp.route("/people")
-@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+@roles_required(Role.HEAD, Role.HR)
 def people():
     department, roots, _rows_for = _scope()
     statuses = [s for s in request.args.getlist("status") if s in set(Status)] or [
@@ -115,7 +115,7 @@ def people():
 
 
 @bp.route("/people.csv")
-@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+@roles_required(Role.HEAD, Role.HR)
 def people_csv():
     """Everyone in scope with their status, as Excel opens it (``;``, UTF-8 with BOM), streamed;
     a large scope is built in the background instead."""
@@ -140,14 +140,14 @@ def people_csv():
 
 
 @bp.route("/people.xlsx")
-@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+@roles_required(Role.HEAD, Role.HR)
 def people_xlsx():
     """The coverage table and everyone in scope as an Excel workbook."""
     return _file("xlsx", background_above=current_app.config["EXPORT_IN_BACKGROUND_ABOVE"])
 
 
 @bp.route("/coverage.pdf")
-@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+@roles_required(Role.HEAD, Role.HR)
 def coverage_pdf():
     """The coverage report with the people overdue or due soon, to forward."""
     return _file("pdf", background_above=None)
@@ -173,20 +173,20 @@ def _file(file_format: str, *, background_above: int | None) -> ResponseReturnVa
 
 
 @bp.route("/exports/<token>")
-@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+@roles_required(Role.HEAD, Role.HR)
 def export_status(token: str):
     return render_template("reports/export.html", report=_own_report(token))
 
 
 @bp.route("/exports/<token>.json")
-@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+@roles_required(Role.HEAD, Role.HR)
 def export_progress(token: str):
     report = _own_report(token)
     return {"status": report.status, "progress": report.progress}
 
 
 @bp.route("/exports/<token>/download")
-@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+@roles_required(Role.HEAD, Role.HR)
 def export_download(token: str):
     report = _own_report(token)
     if report.status != ReportStatus.DONE.value:

@@ -124,7 +124,7 @@ def ancestors(db_session: DbSession, department: Department) -> list[Department]
 
 def department_scope(viewer: Viewer) -> list[Department] | None:
     """The departments whose subtrees the viewer may see: None means the whole city."""
-    if viewer.has_role(Role.HR, Role.ADMIN):
+    if viewer.has_role(Role.HR):
         return None
     if viewer.has_role(Role.HEAD):
         return list(viewer.headed_departments)

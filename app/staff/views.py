@@ -14,7 +14,7 @@ PAGE_SIZE = 50
 
 
 @bp.route("/departments")
-@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+@roles_required(Role.HEAD, Role.HR)
 def departments():
     scope = services.department_scope(current_user)
     roots = scope if scope is not None else services.list_roots(db.session)
@@ -25,7 +25,7 @@ def departments():
 
 
 @bp.route("/departments/<code>")
-@roles_required(Role.HEAD, Role.HR, Role.ADMIN)
+@roles_required(Role.HEAD, Role.HR)
 def department(code: str):
     department = services.find_department(db.session, code) or abort(404)
     if not services.may_see_department(current_user, department):
@@ -41,7 +41,7 @@ def department(code: str):
 
 
 @bp.route("/employees")
-@roles_required(Role.HR, Role.ADMIN)
+@roles_required(Role.HR)
 def employees():
     return _employee_page("staff/employees.html", roots=None)
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.core.clock import local_today
 from app.courses.models import CourseSession
 from app.requirements.models import AudienceKind, AudienceRule, Requirement
+from app.staff.services import find_department
 from tests.factories import DEFAULT_PASSWORD
 
 
@@ -101,6 +102,18 @@ def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
     office = make.department("D2", name="Dezernat II")
     make.user("hr@stadt.example", roles=(Role.HR, Role.ADMIN), with_employee=False)
     make.user("leitung@stadt.example", roles=(Role.EMPLOYEE, Role.HEAD), heads=(office,))
+    make.user("personalrat@stadt.example", roles=(Role.STAFF_COUNCIL,), with_employee=False)
+    # Enough people for the staff council's table to show two departments and their bars.
+    public_order = make.department("D2-OA", name="Ordnungsamt", parent=office)
+    citizens_office = find_department(db.session, "BA")
+    for n in range(5):
+        make.employee(public_order, last_name=f"Ordnung{n}")
+    for n in range(4):
+        make.employee(citizens_office, last_name=f"Bürger{n}")
+    basics = Requirement(name="Basis", first_due_date=local_today() - timedelta(days=5), courses=[])
+    basics.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+    db.session.add(basics)
+    db.session.commit()
     axe = Axe()
     visits = {
         "hr@stadt.example": [
@@ -119,6 +132,11 @@ def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
             "/imports/",
         ],
         "leitung@stadt.example": ["/", "/reports/coverage", "/staff/departments"],
+        "personalrat@stadt.example": [
+            "/",
+            "/reports/council/",
+            f"/reports/council/coverage?requirement={basics.id}",
+        ],
         "aylin@stadt.example": [
             "/",
             "/courses/",
