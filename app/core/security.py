@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
+from flask_login import current_user
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -30,4 +31,17 @@ def register_security_headers(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if _may_hold_personal_data(response):
+            # Neither the browser (a shared PC at the counter, its back button) nor a proxy
+            # keeps a copy of a page or file with people's data.
+            headers["Cache-Control"] = "no-store"
         return response
+
+
+def _may_hold_personal_data(response: Response) -> bool:
+    """Every download, and every response to a logged-in person except static files."""
+    if "attachment" in response.headers.get("Content-Disposition", ""):
+        return True
+    if request.endpoint == "static":
+        return False
+    return bool(current_user and current_user.is_authenticated)
