@@ -553,6 +553,17 @@ def _attach_error(form: UserForm, error: services.AuthError) -> None:
         )
     elif isinstance(error, services.PasswordTooShort):
         attach_errors(form, {"password": _("The password is too short.")})
+    elif isinstance(error, services.LastAdmin):
+        field = "roles" if Role.ADMIN.value not in form.roles.data else "active"
+        attach_errors(
+            form,
+            {
+                field: _(
+                    "This is the last active administrator. Give another login the admin "
+                    "role first (or create one with flask create-admin)."
+                )
+            },
+        )
 
 
 @bp.app_template_filter("role_label")

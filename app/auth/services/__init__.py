@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -44,6 +44,10 @@ class EmployeeAlreadyLinked(AuthError):
 
 class HeadNeedsDepartment(AuthError):
     pass
+
+
+class LastAdmin(AuthError):
+    """The change would leave no active login with the admin role."""
 
 
 def normalise_email(email: str) -> str:
@@ -105,6 +109,8 @@ def update_user(
     departments = list(headed_departments)
     if Role.HEAD in wanted and not departments:
         raise HeadNeedsDepartment(user.email)
+    if user.active and Role.ADMIN in user.roles and not (active and Role.ADMIN in wanted):
+        _keep_another_admin(db_session, user)
     if employee is not None:
         owner = db_session.scalar(select(User).where(User.employee_id == employee.id))
         if owner is not None and owner is not user:
@@ -122,6 +128,25 @@ def update_user(
     user.headed_departments = departments if Role.HEAD in wanted else []
     db_session.flush()
     return user
+
+
+def _keep_another_admin(db_session: DbSession, user: User) -> None:
+    """Raise LastAdmin unless an active admin other than ``user`` remains.
+
+    The admins' rows are locked first (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises
+    writers), then counted in a statement of its own, which sees what a concurrent change that
+    held the lock committed: two admins demoting each other at once leave one."""
+    admins = (
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.ADMIN.value, User.active.is_(True))
+    )
+    db_session.execute(admins.order_by(User.id).with_for_update(of=User)).all()
+    others = db_session.scalar(
+        select(func.count()).select_from(admins.where(User.id != user.id).subquery())
+    )
+    if not others:
+        raise LastAdmin(user.email)
 
 
 def change_password(db_session: DbSession, user: User, *, current: str, new: str) -> None:
