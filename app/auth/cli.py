@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import click
 from flask import Flask
-
 from sqlalchemy import select
 
 from app.auth import services
