@@ -53,6 +53,10 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.extensions["coverage_rebuild_kick"] = rebuild_coverage.delay
 
+    from app.core.input import register_input_checks
+
+    register_input_checks(app)  # before the blueprints: their routes use its <int:…>
+
     from app import auth, courses, imports, main, notifications, reports, requirements, staff
     from app.auth import views as _auth_views  # noqa: F401
     from app.courses import admin_views as _courses_admin_views  # noqa: F401
