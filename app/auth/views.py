@@ -36,6 +36,7 @@ from app.auth.services.single_sign_on import (
     sign_in_with_claims,
 )
 from app.core.forms import attach_errors
+from app.core.input import accepts_nul_characters
 from app.core.roles import Role, roles_required
 from app.core.services import is_safe_redirect_path
 from app.extensions import db, limiter, login_manager
@@ -80,6 +81,7 @@ def _login_name_key() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@accepts_nul_characters
 @limiter.limit(_login_limit_per_address, methods=["POST"], scope="login-address")
 @limiter.limit(
     _login_limit_per_account, methods=["POST"], key_func=_login_name_key, scope="login-account"
