@@ -233,7 +233,7 @@ def test_no_server_error_from_extreme_input(app, db, make, client, login, role):
 
     # Then mixtures: valid choices beside extreme values, drawn by Hypothesis.
     @settings(
-        max_examples=60,
+        max_examples=40,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow],
