@@ -8,8 +8,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from flask import Flask, Response, request
-from flask_login import current_user
+from flask import Flask, Response, request, session
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +54,9 @@ def _may_hold_personal_data(response: Response) -> bool:
         return True
     if request.endpoint == "static":
         return False
-    return bool(current_user and current_user.is_authenticated)
+    # Flask-Login's mark of a logged-in session (also set by a login from the remember cookie);
+    # read instead of current_user, whose row may be expired after the request's commit.
+    return "_user_id" in session
 
 
 def instance_secret_key(instance_path: Path) -> str:
