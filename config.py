@@ -13,7 +13,8 @@ from pathlib import Path
 from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent
-#: The key used when none is configured; refused when ``APP_ENV=production``.
+#: The public key earlier versions used when none was configured: treated as none (outside
+#: production the app then makes a random key in ``instance/``), refused in production.
 DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"
 
 
@@ -121,7 +122,8 @@ def celery_settings(redis_url: str | None) -> dict:
 
 class Config:
     APP_ENV = os.environ.get("APP_ENV", "development")
-    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    #: None: a random key kept in ``instance/secret_key`` (one machine only; refused in production).
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
 
     SQLALCHEMY_DATABASE_URI = normalise_database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'schulung.db'}")

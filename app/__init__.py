@@ -15,7 +15,7 @@ def create_app(config_class: type = Config) -> Flask:
     """Build the web app (and its Celery app) from a configuration class."""
     app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
     app.config.from_object(config_class)
-    _refuse_insecure_production(app)
+    _use_a_secret_key(app)
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy the client address (for login throttling) and the scheme
         # (for secure cookies and redirects) come from its X-Forwarded-* headers.
@@ -53,6 +53,10 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.extensions["coverage_rebuild_kick"] = rebuild_coverage.delay
 
+    from app.core.input import register_input_checks
+
+    register_input_checks(app)  # before the blueprints: their routes use its <int:…>
+
     from app import auth, courses, imports, main, notifications, reports, requirements, staff
     from app.auth import views as _auth_views  # noqa: F401
     from app.courses import admin_views as _courses_admin_views  # noqa: F401
@@ -89,16 +93,19 @@ def create_app(config_class: type = Config) -> Flask:
     return app
 
 
-def _refuse_insecure_production(app: Flask) -> None:
-    if app.config.get("APP_ENV") == "production" and app.config["SECRET_KEY"] in (
-        DEFAULT_SECRET_KEY,
-        "",
-        None,
-    ):
+def _use_a_secret_key(app: Flask) -> None:
+    """Production needs a configured SECRET_KEY; elsewhere, without one, the app uses a random
+    key of its own in ``instance/`` (never the public default: a forged cookie gives admin)."""
+    if app.config["SECRET_KEY"] not in (DEFAULT_SECRET_KEY, "", None):
+        return
+    if app.config.get("APP_ENV") == "production":
         raise RuntimeError(
             "APP_ENV=production needs a SECRET_KEY of its own (set the SECRET_KEY environment "
             "variable, e.g. to `python -c 'import secrets; print(secrets.token_hex(32))'`)."
         )
+    from app.core.security import instance_secret_key
+
+    app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
 
 
 def _configure_sqlite(engine) -> None:

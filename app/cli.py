@@ -10,9 +10,10 @@ from app.extensions import db
 
 
 def register_cli(app: Flask) -> None:
-    from app.auth.cli import register_invitation_commands
+    from app.auth.cli import register_admin_commands, register_invitation_commands
 
     register_invitation_commands(app)
+    register_admin_commands(app)
     from app.imports.cli import register_import_commands
 
     register_import_commands(app)

@@ -1,4 +1,5 @@
-"""``flask invite-staff``: invitations for staff with an e-mail address and no login."""
+"""``flask invite-staff``: invitations for staff with an e-mail address and no login;
+``flask create-admin``: the first admin of a deployment."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ from datetime import timedelta
 
 import click
 from flask import Flask
+from sqlalchemy import select
 
+from app.auth import services
+from app.auth.models import User
 from app.auth.services.invitations import InvitationRun, invite_staff
+from app.core.roles import Role
 from app.extensions import db
 from app.staff.services import find_department
 
@@ -36,6 +41,43 @@ def register_invitation_commands(app: Flask) -> None:
         else:
             db.session.commit()
         click.echo(describe(run))
+
+
+def register_admin_commands(app: Flask) -> None:
+    @app.cli.command("create-admin")
+    @click.argument("email")
+    def create_admin_command(email: str) -> None:
+        """Give the login EMAIL the admin role (creating it, with a password asked for here)."""
+        user = db.session.scalar(select(User).where(User.email == services.normalise_email(email)))
+        try:
+            if user is None:
+                password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+                user = services.create_user(
+                    db.session, email=email, password=password, roles=[Role.ADMIN]
+                )
+            else:
+                services.update_user(
+                    db.session,
+                    user,
+                    roles=user.roles | {Role.ADMIN},
+                    employee=user.employee,
+                    headed_departments=user.headed_departments,
+                    active=True,
+                )
+        except services.PasswordTooShort:
+            db.session.rollback()
+            raise click.ClickException(
+                f"the password needs at least {services.MIN_PASSWORD_LENGTH} characters"
+            ) from None
+        except services.AuthError as error:
+            db.session.rollback()
+            raise click.ClickException(f"{type(error).__name__}: {error}") from None
+        db.session.commit()
+        click.echo(f"{user.email} is an admin and may log in.")
+        if not user.has_password:
+            click.echo(
+                "It has no local password: it logs in through the directory or single sign-on."
+            )
 
 
 def describe(run: InvitationRun) -> str:

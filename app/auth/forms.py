@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from app.auth.services import MIN_PASSWORD_LENGTH
-from app.core.forms import MultiCheckboxField
+from app.core.forms import Form, MultiCheckboxField
 from app.core.roles import Role
 
 ROLE_LABELS = {
@@ -22,7 +21,7 @@ ROLE_LABELS = {
 }
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = StringField(
         _l("E-mail address"),
         validators=[
@@ -42,7 +41,7 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Stay logged in on this device"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(
         _l("New password"),
@@ -55,7 +54,7 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     email = EmailField(_l("E-mail address (login)"), validators=[DataRequired(), Email()])
     password = PasswordField(
         _l("Initial password"),
@@ -77,11 +76,11 @@ class UserForm(FlaskForm):
     active = BooleanField(_l("May log in"), default=True)
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)],
@@ -93,7 +92,7 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
-class InvitationForm(FlaskForm):
+class InvitationForm(Form):
     """Whom to invite: one person, a department's subtree, or (both empty) everyone."""
 
     personnel_number = StringField(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+import secrets
+from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
@@ -14,6 +15,10 @@ from app.core.roles import Role
 from app.core.types import UTCDateTime, sql_values, utcnow
 from app.extensions import Model
 from app.staff.models import Department, Employee
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class User(UserMixin, Model):
@@ -38,6 +43,9 @@ class User(UserMixin, Model):
     locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Part of every session and remember cookie of this login; replaced (which ends them all)
+    #: on logout, a new password, a role change and deactivation.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     employee: Mapped[Employee | None] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -57,6 +65,18 @@ class User(UserMixin, Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    def get_id(self) -> str:
+        """Flask-Login's alternative id, kept in the session and the remember cookie: the login,
+        its current session token and when this session started (whole seconds, UTC), so that
+        a new token or the end of the lifetime ends the session (auth.services.sessions)."""
+        started = getattr(self, "_session_started_at", None)
+        stamp = int(started.timestamp()) if started is not None else 0
+        return f"{self.id}:{self.session_token}:{stamp}"
+
+    def session_started(self, at: datetime) -> None:
+        """Note when the session this object is used in started (whole seconds)."""
+        self._session_started_at = at.astimezone(UTC).replace(microsecond=0)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

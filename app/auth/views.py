@@ -6,8 +6,14 @@ from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy.orm import joinedload
+from flask_login import COOKIE_NAME as DEFAULT_REMEMBER_COOKIE_NAME
+from flask_login import (
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+    user_loaded_from_cookie,
+)
 
 from app.auth import bp, oidc, services
 from app.auth.forms import (
@@ -30,6 +36,7 @@ from app.auth.services.single_sign_on import (
     sign_in_with_claims,
 )
 from app.core.forms import attach_errors
+from app.core.input import accepts_nul_characters
 from app.core.roles import Role, roles_required
 from app.core.services import is_safe_redirect_path
 from app.extensions import db, limiter, login_manager
@@ -45,11 +52,20 @@ MAX_ID_TOKEN_IN_SESSION = 2000
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    # One query per request for the login, its roles and its employee record.
-    return db.session.get(
-        User, int(user_id), options=[joinedload(User.role_rows), joinedload(User.employee)]
+def _load_user(session_id: str) -> User | None:
+    # From the session or the remember cookie; both end with the login's session token and
+    # after the remember cookie's lifetime.
+    return services.user_for_session(
+        db.session, session_id, lifetime=current_app.config["REMEMBER_COOKIE_DURATION"]
     )
+
+
+@user_loaded_from_cookie.connect
+def _protect_session_from_cookie(_app, user: User) -> None:
+    # Flask-Login notes no session identifier when the remember cookie logs someone in, so
+    # with session_protection="strong" the next request failed the check and deleted the
+    # cookie ("stay logged in" lasted one page). Note it as login_user does.
+    session["_id"] = login_manager._session_identifier_generator()
 
 
 def _login_limit_per_account() -> str:
@@ -65,6 +81,7 @@ def _login_name_key() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@accepts_nul_characters
 @limiter.limit(_login_limit_per_address, methods=["POST"], scope="login-address")
 @limiter.limit(
     _login_limit_per_account, methods=["POST"], key_func=_login_name_key, scope="login-account"
@@ -145,7 +162,20 @@ def _start_session(user: User, *, remember: bool = False) -> None:
     session.clear()
     if locale:
         session["locale"] = locale
-    login_user(user, remember=remember)
+    login_user(services.start_session(user), remember=remember)
+
+
+def _renew_session(user: User) -> None:
+    """After this person's own change ended all their sessions: keep this browser logged in
+    with a fresh session (and a fresh remember cookie, if it had one)."""
+    cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", DEFAULT_REMEMBER_COOKIE_NAME)
+    remembered = cookie_name in request.cookies
+    through_provider, id_token = session.get("sso_login"), session.get("sso_id_token")
+    _start_session(user, remember=remembered)
+    if through_provider:
+        session["sso_login"] = through_provider
+    if id_token:
+        session["sso_id_token"] = id_token
 
 
 @bp.route("/sso/login")
@@ -372,6 +402,9 @@ def _link_refused(refused: links.LinkRefused, *, invitation: bool = False):
 @login_required
 def logout():
     through_provider, id_token = session.get("sso_login"), session.get("sso_id_token")
+    # Ends the sessions of this login in every browser too, and any copied remember cookie.
+    services.end_sessions(db.session, current_user._get_current_object())
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have been logged out."), "info")
@@ -402,6 +435,7 @@ def change_password():
             attach_errors(form, {"current_password": _("The current password is wrong.")})
         else:
             db.session.commit()
+            _renew_session(current_user._get_current_object())
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("main.home"))
     return render_template("auth/change_password.html", form=form)
@@ -464,11 +498,14 @@ def edit_user(user_id: int):
                 )
                 if form.password.data:
                     user.set_password(form.password.data)
+                    services.password_changed(db.session, user)
             except services.AuthError as error:
                 db.session.rollback()
                 _attach_error(form, error)
             else:
                 db.session.commit()
+                if user.id == current_user.id and user.active:
+                    _renew_session(user)
                 flash(_("User %(email)s saved.", email=user.email), "success")
                 return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=user)
@@ -518,6 +555,17 @@ def _attach_error(form: UserForm, error: services.AuthError) -> None:
         )
     elif isinstance(error, services.PasswordTooShort):
         attach_errors(form, {"password": _("The password is too short.")})
+    elif isinstance(error, services.LastAdmin):
+        field = "roles" if Role.ADMIN.value not in form.roles.data else "active"
+        attach_errors(
+            form,
+            {
+                field: _(
+                    "This is the last active administrator. Give another login the admin "
+                    "role first (or create one with flask create-admin)."
+                )
+            },
+        )
 
 
 @bp.app_template_filter("role_label")

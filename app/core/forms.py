@@ -10,8 +10,21 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.core.input import within_database_range
 
-class ActionOnlyForm(FlaskForm):
+
+class Form(FlaskForm):
+    """The base of every form: each field also refuses numbers and dates the database cannot
+    hold (a form error, not a 500; core.input)."""
+
+    def validate(self, extra_validators=None) -> bool:
+        extra = {name: [within_database_range] for name in self._fields}
+        for name, validators in (extra_validators or {}).items():
+            extra[name] = [*extra.get(name, []), *validators]
+        return super().validate(extra_validators=extra)
+
+
+class ActionOnlyForm(Form):
     """A button that changes something (confirm, discard, retry): only the CSRF token."""
 
 

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.forms import attach_errors
+from app.core.input import db_int
 from app.core.pdf import static_file
 from app.core.roles import Role, roles_required
 from app.core.types import BERLIN
@@ -251,7 +252,7 @@ def book_person(personnel_number: str):
     person = staff_services.find_employee(db.session, personnel_number[:32]) or abort(404)
     if not enrolment.may_act_for(current_user, person):
         abort(403)
-    course_ids = tuple(i for i in request.args.getlist("course", type=int) if 0 < i < 2**31)
+    course_ids = tuple(request.args.getlist("course", type=db_int))
     # A head cannot override a booking deadline (HR can): they are offered open dates only.
     sessions = queries.find_sessions(
         db.session,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -16,6 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 
+from app.core.forms import Form
 from app.courses.models import CourseFormat
 
 FORMAT_LABELS = {
@@ -32,7 +32,7 @@ def _choices(labels: dict) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in labels.items()]
 
 
-class CourseForm(FlaskForm):
+class CourseForm(Form):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
@@ -57,7 +57,7 @@ class CourseForm(FlaskForm):
     )
 
 
-class SessionForm(FlaskForm):
+class SessionForm(Form):
     starts_at = DateTimeLocalField(_l("Start"), format=DATETIME_FORMAT, validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("End"), format=DATETIME_FORMAT, validators=[DataRequired()])
     location = StringField(_l("Place"), validators=[Optional(), Length(max=300)])
@@ -86,7 +86,7 @@ class SessionForm(FlaskForm):
     notes = TextAreaField(_l("Notes for participants"), validators=[Optional(), Length(max=5000)])
 
 
-class SessionFilterForm(FlaskForm):
+class SessionFilterForm(Form):
     class Meta:
         csrf = False  # a GET search form changes nothing
 
@@ -104,21 +104,21 @@ class SessionFilterForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that changes something (enrol, cancel): only the CSRF token, plus HR's override."""
 
     override_deadline = BooleanField(_l("Override the deadline (recorded)"))
 
 
-class CancelSessionForm(FlaskForm):
+class CancelSessionForm(Form):
     reason = StringField(_l("Reason (told to the participants)"), validators=[Length(max=500)])
 
 
-class MoveForm(FlaskForm):
+class MoveForm(Form):
     target = SelectField(_l("Move to date"), coerce=int, validate_choice=False)
 
 
-class CandidateFilterForm(FlaskForm):
+class CandidateFilterForm(Form):
     class Meta:
         csrf = False  # a GET search form changes nothing
 
@@ -126,7 +126,7 @@ class CandidateFilterForm(FlaskForm):
     untrained_only = BooleanField(_l("Only people not yet trained"), default=True)
 
 
-class BookOneForm(FlaskForm):
+class BookOneForm(Form):
     personnel_number = StringField(
         _l("Personnel number"), validators=[DataRequired(), Length(max=32)]
     )

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.core.forms import ActionOnlyForm
+from app.core.input import db_int, valid_month
 from app.core.roles import Role
 from app.core.services import is_safe_redirect_path
 from app.core.types import BERLIN, utcnow
@@ -47,8 +48,8 @@ def catalogue():
     courses = queries.list_courses(db.session)
     form.course.choices = [("", _("any"))] + [(str(c.id), c.title) for c in courses]
     session_filter = queries.SessionFilter(
-        course_id=request.args.get("course", type=int),
-        month=_valid_month(request.args.get("month")),
+        course_id=request.args.get("course", type=db_int),
+        month=valid_month(request.args.get("month")),
         language=form.language.data or None,
         format=form.format.data or None,
     )
@@ -291,15 +292,6 @@ def calendar_feed(feed_id: int, token: str):
 def _feed_url(feed) -> str:
     token = feeds.feed_token(feed, secret=current_app.config["SECRET_KEY"])
     return url_for("courses.calendar_feed", feed_id=feed.id, token=token, _external=True)
-
-
-def _valid_month(value: str | None) -> str | None:
-    if not value or len(value) != 7 or value[4] != "-":
-        return None
-    year, month = value[:4], value[5:]
-    if year.isdigit() and month.isdigit() and 1 <= int(month) <= 12:
-        return value
-    return None
 
 
 def _move_form(course_session: CourseSession) -> MoveForm:

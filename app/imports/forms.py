@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
 
+from app.core.forms import Form
 from app.imports.columns import KIND_LABELS, columns_of
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     kind = SelectField(
         _l("What the file contains"),
         choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],
@@ -31,13 +31,13 @@ class UploadForm(FlaskForm):
     )
 
 
-def mapping_form(kind: str, headers: list[str], current: dict[str, str]) -> FlaskForm:
+def mapping_form(kind: str, headers: list[str], current: dict[str, str]) -> Form:
     """One choice per unknown header: which field it holds, or "ignore"."""
     choices = [SelectChoice("", _l("— ignore this column —"))] + [
         SelectChoice(col.name, col.label) for col in columns_of(kind)
     ]
 
-    class MappingForm(FlaskForm):
+    class MappingForm(Form):
         pass
 
     for index, header in enumerate(headers):
@@ -51,7 +51,7 @@ def mapping_form(kind: str, headers: list[str], current: dict[str, str]) -> Flas
     return form
 
 
-class ConfirmImportForm(FlaskForm):
+class ConfirmImportForm(Form):
     """ "Import now", and for staff whether to invite the new people."""
 
     invite_new = BooleanField(

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf, DataRequired
+
+from app.core.forms import Form
 
 #: The UI languages, each named in its own language.
 LANGUAGES = {"de": "Deutsch", "en": "English"}
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     locale = HiddenField(validators=[DataRequired(), AnyOf(list(LANGUAGES))])
     next = HiddenField()

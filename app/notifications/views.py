@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.core.forms import ActionOnlyForm
+from app.core.input import db_int
 from app.core.models import OutboxMessage, OutboxStatus
 from app.core.roles import Role, roles_required
 from app.extensions import db
@@ -35,7 +36,7 @@ def outbox():
         .order_by(OutboxMessage.id.desc())
     )
     pagination = db.paginate(
-        query, page=request.args.get("page", 1, type=int), per_page=PAGE_SIZE, error_out=False
+        query, page=request.args.get("page", 1, type=db_int), per_page=PAGE_SIZE, error_out=False
     )
     return render_template(
         "notifications/outbox.html",

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from app.core.background import commit_and_start
 from app.core.clock import local_today
+from app.core.input import db_int
 from app.core.roles import Role, roles_required
 from app.extensions import db
 from app.reports import background, bp, exports, services
@@ -93,7 +94,7 @@ def people():
         Status.OVERDUE.value,
         Status.DUE_SOON.value,
     ]
-    requirement_id = request.args.get("requirement", type=int)
+    requirement_id = request.args.get("requirement", type=db_int)
     listed = requirement_status.people(
         db.session,
         roots=roots,

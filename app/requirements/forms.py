@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.core.forms import MultiCheckboxField
+from app.core.forms import Form, MultiCheckboxField
 
 
-class RequirementForm(FlaskForm):
+class RequirementForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
     courses = MultiCheckboxField(_l("Courses that fulfil it (any one counts)"), coerce=int)
@@ -54,7 +53,7 @@ class RequirementForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
 
 
-class ExemptionForm(FlaskForm):
+class ExemptionForm(Form):
     personnel_number = StringField(
         _l("Personnel number"), validators=[DataRequired(), Length(max=32)]
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, render_template, request
 from flask_login import current_user
 
+from app.core.input import db_int
 from app.core.roles import Role, roles_required
 from app.extensions import db
 from app.staff import bp, services
@@ -48,7 +49,7 @@ def employees():
 
 def _employee_page(template: str, *, roots: list[Department] | None, **context):
     text = request.args.get("q", "")
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=db_int)
     query = services.search_employees(db.session, roots=roots, text=text)
     pagination = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
     return render_template(template, pagination=pagination, q=text, **context)

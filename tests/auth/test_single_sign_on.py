@@ -120,6 +120,20 @@ def test_the_groups_claim_gives_hr_and_each_login_refreshes_it(
     assert db.session.get(User, user.id).roles == {Role.EMPLOYEE}
 
 
+def test_a_role_the_provider_takes_away_ends_the_persons_other_sessions(
+    client, sso, make, app, monkeypatch
+):
+    make.employee(personnel_number="4712")
+    assert sso_login(client, sso, "hanna").status_code == 302
+    assert client.get("/staff/employees").status_code == 200
+    # The same person logs in on another PC after HR became another group's.
+    monkeypatch.setitem(app.config, "OIDC_GROUP_HR", "gg-andere-gruppe")
+    other_pc = app.test_client()
+    assert sso_login(other_pc, sso, "hanna").status_code == 302
+    assert other_pc.get("/courses/").status_code == 200
+    assert client.get("/courses/").status_code == 302  # the first PC's session has ended
+
+
 def test_an_account_without_personnel_number_is_linked_by_e_mail(client, sso, make, db):
     jonas = make.employee(email="jonas.weber@stadt.example")
     assert sso_login(client, sso, "ohne-nummer").status_code == 302

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hmac
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.auth.models import User, UserRole
+from app.auth.models import User, UserRole, new_session_token
 from app.core.roles import Role
 from app.core.types import DbSession, utcnow
 from app.staff.models import Department, Employee
@@ -40,6 +44,10 @@ class EmployeeAlreadyLinked(AuthError):
 
 class HeadNeedsDepartment(AuthError):
     pass
+
+
+class LastAdmin(AuthError):
+    """The change would leave no active login with the admin role."""
 
 
 def normalise_email(email: str) -> str:
@@ -101,13 +109,17 @@ def update_user(
     departments = list(headed_departments)
     if Role.HEAD in wanted and not departments:
         raise HeadNeedsDepartment(user.email)
+    if user.active and Role.ADMIN in user.roles and not (active and Role.ADMIN in wanted):
+        _keep_another_admin(db_session, user)
     if employee is not None:
         owner = db_session.scalar(select(User).where(User.employee_id == employee.id))
         if owner is not None and owner is not user:
             raise EmployeeAlreadyLinked(employee.personnel_number)
+    current = {Role(row.role): row for row in user.role_rows}
+    if wanted != current.keys() or (user.active and not active):
+        end_sessions(db_session, user)
     user.employee = employee
     user.active = active
-    current = {Role(row.role): row for row in user.role_rows}
     for role, row in current.items():
         if role not in wanted:
             user.role_rows.remove(row)
@@ -116,6 +128,25 @@ def update_user(
     user.headed_departments = departments if Role.HEAD in wanted else []
     db_session.flush()
     return user
+
+
+def _keep_another_admin(db_session: DbSession, user: User) -> None:
+    """Raise LastAdmin unless an active admin other than ``user`` remains.
+
+    The admins' rows are locked first (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises
+    writers), then counted in a statement of its own, which sees what a concurrent change that
+    held the lock committed: two admins demoting each other at once leave one."""
+    admins = (
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.ADMIN.value, User.active.is_(True))
+    )
+    db_session.execute(admins.order_by(User.id).with_for_update(of=User)).all()
+    others = db_session.scalar(
+        select(func.count()).select_from(admins.where(User.id != user.id).subquery())
+    )
+    if not others:
+        raise LastAdmin(user.email)
 
 
 def change_password(db_session: DbSession, user: User, *, current: str, new: str) -> None:
@@ -129,8 +160,54 @@ def change_password(db_session: DbSession, user: User, *, current: str, new: str
 
 
 def password_changed(db_session: DbSession, user: User) -> None:
-    """What follows every new password (changed, set from a reset link or an invitation).
-    Nothing else ends today; issue 15 will revoke the login's remember cookies here."""
+    """What follows every new password (changed, set by an admin, from a reset link or an
+    invitation): every session and remember cookie of the login ends."""
+    end_sessions(db_session, user)
+
+
+def end_sessions(db_session: DbSession, user: User) -> None:
+    """End every session and remember cookie of this login, in every browser (a new session
+    token; the ones in the cookies no longer match)."""
+    user.session_token = new_session_token()
+    db_session.flush()
+
+
+def start_session(user: User) -> User:
+    """Mark ``user`` for a session starting now (its id then carries the start, see
+    ``user_for_session``)."""
+    user.session_started(utcnow())
+    return user
+
+
+#: How far another web node's clock may run ahead of this one's.
+_CLOCK_SKEW = timedelta(minutes=1)
+#: Largest id a session may name (the ``users.id`` column is a 32-bit integer).
+_MAX_USER_ID = 2**31 - 1
+
+
+def user_for_session(db_session: DbSession, session_id: str, *, lifetime: timedelta) -> User | None:
+    """The active login a session or remember cookie names (``User.get_id``), or None when its
+    token was replaced, it started longer than ``lifetime`` ago, or it is malformed."""
+    try:
+        user_id_text, token, started_text = session_id.split(":")
+        user_id, started = int(user_id_text), int(started_text)
+        started_at = datetime.fromtimestamp(started, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None  # an id from before session tokens, or garbage
+    now = utcnow()
+    if not 0 < user_id <= _MAX_USER_ID or not (now - lifetime < started_at <= now + _CLOCK_SKEW):
+        return None
+    user = db_session.get(User, user_id, options=_SESSION_USER_LOADS)
+    if user is None or not user.active:
+        return None
+    if not hmac.compare_digest(user.session_token.encode(), token.encode()):
+        return None
+    user.session_started(started_at)
+    return user
+
+
+# One query per request for the login, its roles and its employee record.
+_SESSION_USER_LOADS: Sequence[Any] = (joinedload(User.role_rows), joinedload(User.employee))
 
 
 def list_users(db_session: DbSession) -> list[User]:

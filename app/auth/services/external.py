@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import IdentitySource, User, UserIdentity, UserRole
-from app.auth.services import AuthError, normalise_email
+from app.auth.services import AuthError, end_sessions, normalise_email
 from app.core.roles import Role
 from app.core.types import DbSession, utcnow
 from app.staff.models import Employee
@@ -84,7 +84,12 @@ def sign_in_external(db_session: DbSession, account: ExternalAccount) -> User:
         raise ExternalLoginRefused(LEAVER)
     if user.employee is None and not granted:
         raise ExternalLoginRefused(NO_EMPLOYEE)
+    roles_before = user.roles
     _refresh_roles(user, granted, account.managed_roles & GROUP_ROLES)
+    if user.roles != roles_before:
+        # The directory or provider changed the person's roles: their other sessions end
+        # (this login starts a fresh one).
+        end_sessions(db_session, user)
     now = utcnow()
     user.last_login_at = now
     identity.last_login_at = now

@@ -1,7 +1,7 @@
 """Calendar feeds: a private, revocable subscription address per person for their booked dates
 
 Revision ID: 2e6f8a0c4b91
-Revises: 9a3c5e7f1b20
+Revises: 9e3c5a7d1b24
 Create Date: 2026-12-04 06:10:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "2e6f8a0c4b91"
-down_revision = "9a3c5e7f1b20"
+down_revision = "9e3c5a7d1b24"
 branch_labels = None
 depends_on = None
 
