@@ -152,6 +152,7 @@ def seed_city(db, make) -> City:
             "exemption_id": exemption.id,
             "enrolment_id": booked.id,
             "user_id": other.id,
+            "feed_id": 1,  # no such subscription: a 404, and the huge ids beside it
         },
         codes={"code": "D1", "personnel_number": people[0].personnel_number},
     )

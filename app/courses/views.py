@@ -53,7 +53,7 @@ def catalogue():
         language=form.language.data or None,
         format=form.format.data or None,
     )
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=db_int)
     if not 1 <= page <= MAX_CATALOGUE_PAGE:
         abort(404)
     per_page = current_app.config["CATALOGUE_DATES_PER_PAGE"]

@@ -61,7 +61,7 @@ def coverage():
     overview = services.overview(by_requirement)
     per_page = current_app.config["COVERAGE_REQUIREMENTS_PER_PAGE"]
     pages = max(1, -(-len(overview) // per_page))
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=db_int)
     if not 1 <= page <= pages:
         abort(404)
     shown = [row.requirement for row in overview[(page - 1) * per_page : page * per_page]]
