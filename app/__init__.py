@@ -152,6 +152,7 @@ def _import_models() -> None:
     from app.courses import models as _courses  # noqa: F401
     from app.imports import models as _imports  # noqa: F401
     from app.notifications import models as _notifications  # noqa: F401
+    from app.privacy import models as _privacy  # noqa: F401
     from app.reports import models as _reports  # noqa: F401
     from app.requirements import models as _requirements  # noqa: F401
     from app.staff import models as _staff  # noqa: F401
@@ -162,5 +163,6 @@ def _import_tasks() -> None:
     from app.courses import tasks as _course_tasks  # noqa: F401
     from app.imports import tasks as _import_tasks  # noqa: F401
     from app.notifications import tasks as _notification_tasks  # noqa: F401
+    from app.privacy import tasks as _privacy_tasks  # noqa: F401
     from app.reports import tasks as _report_tasks  # noqa: F401
     from app.requirements import tasks as _requirement_tasks  # noqa: F401
