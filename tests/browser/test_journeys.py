@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.core.clock import local_today
 from app.courses.models import CourseSession
 from app.requirements.models import AudienceKind, AudienceRule, Requirement
+from app.staff.models import Employee
 from tests.factories import DEFAULT_PASSWORD
 
 
@@ -101,6 +102,7 @@ def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
     office = make.department("D2", name="Dezernat II")
     make.user("hr@stadt.example", roles=(Role.HR, Role.ADMIN), with_employee=False)
     make.user("leitung@stadt.example", roles=(Role.EMPLOYEE, Role.HEAD), heads=(office,))
+    aylin = db.session.scalar(select(Employee.id).where(Employee.first_name == "Aylin"))
     axe = Axe()
     visits = {
         "hr@stadt.example": [
@@ -117,6 +119,8 @@ def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
             "/auth/users/new",
             "/status",
             "/imports/",
+            "/privacy/retention",
+            f"/privacy/people/{aylin}",
         ],
         "leitung@stadt.example": ["/", "/reports/coverage", "/staff/departments"],
         "aylin@stadt.example": [
@@ -124,6 +128,7 @@ def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
             "/courses/",
             "/courses/mine",
             f"/courses/sessions/{course_session.id}",
+            "/privacy/my-data",
         ],
     }
     problems = {}
