@@ -32,6 +32,8 @@ def my_data_page():
             data=data,
             labels=my_data.section_labels(),
             fields=my_data.field_labels(),
+            values=my_data.value_labels(),
+            coded=my_data.CODED_FIELDS,
             for_hr=False,
         )
     )
@@ -62,6 +64,8 @@ def person_data_page(employee_id: int):
             data=data,
             labels=my_data.section_labels(),
             fields=my_data.field_labels(),
+            values=my_data.value_labels(),
+            coded=my_data.CODED_FIELDS,
             for_hr=True,
         )
     )

@@ -18,12 +18,14 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
+from app.auth.forms import ROLE_LABELS
 from app.auth.models import User, UserIdentity
 from app.core.audit import AccessEvent, AccessEventEmployee, jsonable
 from app.core.models import TO_THE_EMPLOYEE, MessageKind, OutboxMessage
 from app.core.pdf import FONT, new_document
 from app.core.types import BERLIN, DbSession
 from app.courses.models import Completion, Enrolment, EnrolmentEvent
+from app.reports.exports import status_labels
 from app.requirements.models import Exemption
 from app.requirements.services import my_requirements
 from app.staff.models import Department, Employee
@@ -97,12 +99,13 @@ def as_pdf(data: dict[str, Any], *, city_name: str, lang: str) -> bytes:
         pdf.set_font(FONT, "", 9)
         entries = data[section]
         fields = field_labels()
+        values = value_labels()
         if isinstance(entries, dict):
             entries = [entries]
         if not entries:
             pdf.multi_cell(0, 5, _("None."), new_x="LMARGIN", new_y="NEXT")
         for entry in entries:
-            for line in _lines(entry, fields):
+            for line in _lines(entry, fields, values):
                 pdf.multi_cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1.5)
     return bytes(pdf.output())
@@ -148,6 +151,7 @@ def field_labels() -> dict[str, str]:
         "external_logins": _("Directory and single sign-on accounts"),
         "source": _("Source"),
         "subject": _("Subject"),
+        "account_id": _("Account id"),
         "course": _("Course"),
         "starts_at": _("Starts"),
         "ends_at": _("Ends"),
@@ -156,8 +160,8 @@ def field_labels() -> dict[str, str]:
         "waitlisted_at": _("On the waiting list since"),
         "history": _("History"),
         "action": _("Step"),
-        "at": _("When"),
-        "by": _("By"),
+        "at": _("Date and time"),
+        "by": _("Done by"),
         "deadline_overridden": _("Deadline overridden"),
         "note": _("Note"),
         "completed_on": _("Completed on"),
@@ -176,6 +180,34 @@ def field_labels() -> dict[str, str]:
         "purpose": _("Where"),
         "detail": _("What"),
     }
+
+
+def value_labels() -> dict[str, str]:
+    """Codes of statuses, steps and actors in the UI language (the JSON keeps the codes)."""
+    return {
+        **status_labels(),
+        **{role.value: str(label) for role, label in ROLE_LABELS.items()},
+        "booked": _("booked"),
+        "waitlisted": _("on the waiting list"),
+        "promoted": _("moved up from the waiting list"),
+        "cancelled": _("cancelled"),
+        "session_cancelled": _("date cancelled"),
+        "moved_away": _("moved to another date"),
+        "attended": _("attended"),
+        "no_show": _("did not attend"),
+        "excused": _("excused"),
+        "queued": _("waiting to be sent"),
+        "sending": _("being sent"),
+        "sent": _("sent"),
+        "failed": _("failed"),
+        "self": _("you"),
+        "someone_else": _("someone else"),
+        "system": _("the system"),
+    }
+
+
+#: Fields whose values are codes that ``value_labels`` names.
+CODED_FIELDS = frozenset({"status", "action", "by", "roles"})
 
 
 # --- the sections -----------------------------------------------------------------------
@@ -229,7 +261,7 @@ def _login(db_session: DbSession, user: User) -> dict[str, Any]:
         "external_logins": [
             {
                 "source": identity.source,
-                "subject": identity.subject,
+                "account_id": identity.subject,
                 "created_at": identity.created_at,
                 "last_login_at": identity.last_login_at,
             }
@@ -358,17 +390,23 @@ def _access_log(db_session: DbSession, employee: Employee) -> list[dict[str, Any
     ]
 
 
-def _lines(entry: object, fields: dict[str, str], indent: str = "") -> list[str]:
+def _lines(
+    entry: object, fields: dict[str, str], values: dict[str, str], indent: str = ""
+) -> list[str]:
     """An entry as readable lines: ``label: value``, nested lists indented."""
     if not isinstance(entry, dict):
         return [f"{indent}{readable(entry)}"]
     lines: list[str] = []
     for key, value in entry.items():
         label = fields.get(key, key)
+        if key in CODED_FIELDS and isinstance(value, str):
+            value = values.get(value, value)
+        elif key in CODED_FIELDS and isinstance(value, list):
+            value = [values.get(item, item) for item in value]
         if isinstance(value, list) and value and isinstance(value[0], dict):
             lines.append(f"{indent}{label}:")
             for item in value:
-                lines.extend(_lines(item, fields, indent + "    "))
+                lines.extend(_lines(item, fields, values, indent + "    "))
         elif isinstance(value, list):
             lines.append(f"{indent}{label}: {', '.join(readable(item) for item in value) or '—'}")
         else:

@@ -250,18 +250,20 @@ _DUE: dict[str, Callable[[Cutoffs], Select[Any]]] = {
 def _apply_category(
     db_session: DbSession, category: str, cutoffs: Cutoffs, now: datetime, batch: int
 ) -> int:
-    """Change every due row of one category, a batch per transaction; how many changed."""
-    changed = 0
+    """Change every due row of one category, a batch per transaction; how many changed.
+
+    Batches go up by id, so the run ends even if a row stayed due (it is left for the next)."""
+    changed, after = 0, 0
     while True:
         due = _DUE[category](cutoffs)
-        ids = list(db_session.scalars(due.order_by(due.selected_columns[0]).limit(batch)))
+        key = due.selected_columns[0]
+        ids = list(db_session.scalars(due.where(key > after).order_by(key).limit(batch)))
         if not ids:
             return changed
         _APPLY[category](db_session, ids, now)
         db_session.commit()
         changed += len(ids)
-        if len(ids) < batch:
-            return changed
+        after = ids[-1]
 
 
 def _anonymise_leavers(db_session: DbSession, ids: list[int], now: datetime) -> None:

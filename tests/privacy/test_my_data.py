@@ -116,7 +116,7 @@ def test_the_json_holds_every_section_and_nothing_about_another_person(client, l
     assert data["department"]["name"]
     assert data["logins"][0]["email"] == "erika.login@stadt.example"
     assert data["logins"][0]["roles"] == ["employee"]
-    assert data["logins"][0]["external_logins"][0]["subject"] == "cn=Erika,dc=stadt"
+    assert data["logins"][0]["external_logins"][0]["account_id"] == "cn=Erika,dc=stadt"
     history = data["enrolments"][0]["history"]
     assert [(step["action"], step["by"]) for step in history] == [
         ("booked", "self"),

@@ -286,11 +286,12 @@ def test_a_run_changes_exactly_the_due_rows_and_a_second_run_nothing(db, world):
         AuditEntry.action == "retention")) == 2  # fmt: skip
 
 
-def test_the_nightly_task_reports_and_applies_only_when_told(db, world, app):
+def test_the_nightly_task_reports_and_applies_only_when_told(db, world, app, celery_worker):
+    """On a real worker on PostgreSQL + Redis; in-process on SQLite."""
     db.session.commit()
     before = _snapshot(db)
     db.session.rollback()  # the task runs on a connection of its own
-    run_retention.delay()
+    assert run_retention.delay().get(timeout=60) == EXPECTED
     db.session.rollback()
     reports = db.session.scalars(select(RetentionRun)).all()
     assert [(r.source, r.applied) for r in reports] == [("nightly", False)]
@@ -298,7 +299,7 @@ def test_the_nightly_task_reports_and_applies_only_when_told(db, world, app):
     app.config["RETENTION_APPLY"] = True
     db.session.rollback()
     try:
-        run_retention.delay()
+        assert run_retention.delay().get(timeout=60) == EXPECTED
     finally:
         app.config["RETENTION_APPLY"] = False
     db.session.rollback()
