@@ -18,7 +18,6 @@ from app.courses.models import Completion, Enrolment, EnrolmentEvent
 from app.imports.models import ImportRun, ImportStatus
 from app.privacy import retention
 from app.privacy.models import RetentionRun
-from app.privacy.tasks import run_retention
 from app.reports.models import ReportFile, ReportStatus
 from app.requirements import counts, facts
 from app.requirements.models import AudienceRule, Exemption, Requirement
@@ -287,7 +286,10 @@ def test_a_run_changes_exactly_the_due_rows_and_a_second_run_nothing(db, world):
 
 
 def test_the_nightly_task_reports_and_applies_only_when_told(db, world, app, celery_worker):
-    """On a real worker on PostgreSQL + Redis; in-process on SQLite."""
+    """On a real worker on PostgreSQL + Redis; in-process on SQLite. The task is taken from
+    this app's Celery (another test's app may be Celery's current one), so it reads this
+    app's ``RETENTION_APPLY``."""
+    run_retention = app.extensions["celery"].tasks["privacy.run_retention"]
     db.session.commit()
     before = _snapshot(db)
     db.session.rollback()  # the task runs on a connection of its own
