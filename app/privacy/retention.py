@@ -3,11 +3,11 @@
 Five categories, each a condition on rows and a change that makes the condition false (so a
 second run changes nothing more):
 
-- ``leavers``: people whose exit date lies ``LEAVER_RETENTION_MONTHS`` back. Their employee row
-  stays (department, dates), so coverage history keeps counting them, but loses name, personnel
-  number, e-mail and position; their enrolment history loses notes and who acted, completions
-  their certificate reference, exemptions their reason; their login is deactivated and loses
-  its address, password, roles, external identities and login links.
+- ``leavers``: people no longer active whose exit date lies ``LEAVER_RETENTION_MONTHS`` back.
+  Their employee row stays (department, dates), so coverage history keeps counting them, but
+  loses name, personnel number, e-mail and position; their enrolment history loses notes and
+  who acted, completions their certificate reference, exemptions their reason; their login is
+  deactivated and loses its address, password, roles, external identities and login links.
 - ``outbox_bodies``: what a sent message said (its payload and delivery errors), after
   ``OUTBOX_BODY_RETENTION_DAYS``; kind, recipient, subject and times stay.
 - ``import_files``: uploaded files (and the names in their previews), after
@@ -200,8 +200,10 @@ def latest_runs(db_session: DbSession, limit: int = 30) -> list[RetentionRun]:
 
 
 def _leavers_due(cutoffs: Cutoffs) -> Select[Any]:
+    # Someone still active (back on staff, an exit date not yet cleared) is never anonymised.
     return select(Employee.id).where(
         Employee.anonymised_at.is_(None),
+        Employee.active.is_(False),
         Employee.exit_date.is_not(None),
         Employee.exit_date <= cutoffs.exit_on_or_before,
     )

@@ -52,7 +52,7 @@ WATCHED = {
 }
 
 
-def _person(make, db, department, course, requirement, hr, *, exit_date, name):
+def _person(make, db, department, course, requirement, hr, *, exit_date, name, active=None):
     person = make.employee(
         department,
         first_name=name,
@@ -60,7 +60,7 @@ def _person(make, db, department, course, requirement, hr, *, exit_date, name):
         email=f"{name.lower()}@stadt.example",
         position="Sachbearbeitung",
         exit_date=exit_date,
-        active=exit_date is None,
+        active=exit_date is None if active is None else active,
     )
     login = make.user(f"{name.lower()}.login@stadt.example", employee=person)
     session = make.course_session(course, starts_in=timedelta(days=-900))
@@ -124,6 +124,11 @@ def world(make, db, hr):
     recent_leaver = _person(
         make, db, department, course, requirement, hr,
         exit_date=months_after(TODAY, -23), name="Neu",
+    )  # fmt: skip
+    # Back on staff, the old exit date not yet cleared: still here, never anonymised.
+    _person(
+        make, db, department, course, requirement, hr,
+        exit_date=months_after(TODAY, -30), name="Wieder", active=True,
     )  # fmt: skip
     stayer = _person(make, db, department, course, requirement, hr, exit_date=None, name="Bleibt")
 
