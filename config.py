@@ -85,6 +85,12 @@ def celery_settings(redis_url: str | None) -> dict:
             # Today's coverage counts per department (requirements.counts): a no-op once
             # built, so a new day is counted within minutes after midnight.
             "coverage-counts": {"task": "requirements.build_coverage_counts", "schedule": 300.0},
+            # Retention (privacy.retention): a report every night; it deletes or anonymises
+            # only with RETENTION_APPLY=true.
+            "retention": {
+                "task": "privacy.run_retention",
+                "schedule": crontab(minute=15, hour=1),
+            },
             "requirement-reminders": {
                 "task": "notifications.scan_requirement_reminders",
                 "schedule": 6 * 3600.0,
@@ -280,6 +286,21 @@ class Config:
     OUTBOX_KICK_ON_COMMIT = _env_bool("OUTBOX_KICK_ON_COMMIT", True)
     #: Seconds after which a message claimed by a (presumably dead) worker is sent by another.
     OUTBOX_CLAIM_LEASE_SECONDS = _env_int("OUTBOX_CLAIM_LEASE_SECONDS", 600)
+    # Retention (docs/datenschutz.md): what the nightly run anonymises or deletes, and when.
+    #: Without it the nightly run only reports what it would do (so a city sees the first
+    #: report before anything is deleted); ``flask retention`` applies on demand.
+    RETENTION_APPLY = _env_bool("RETENTION_APPLY", False)
+    #: Leavers' names, personnel numbers, addresses and logins, this many months after the
+    #: exit date (their enrolments and completions stay, anonymous, for coverage history).
+    LEAVER_RETENTION_MONTHS = _env_int("LEAVER_RETENTION_MONTHS", 24)
+    #: What a sent message said (its payload and errors), this many days after sending.
+    OUTBOX_BODY_RETENTION_DAYS = _env_int("OUTBOX_BODY_RETENTION_DAYS", 90)
+    #: Uploaded import files (and the names in their previews), this many days after upload.
+    IMPORT_FILE_RETENTION_DAYS = _env_int("IMPORT_FILE_RETENTION_DAYS", 30)
+    #: Finished export files built in the background, this many days after they were built.
+    REPORT_FILE_RETENTION_DAYS = _env_int("REPORT_FILE_RETENTION_DAYS", 30)
+    #: Access-log entries (who saw whose data), this many months after the access.
+    ACCESS_LOG_RETENTION_MONTHS = _env_int("ACCESS_LOG_RETENTION_MONTHS", 12)
     #: How people reach the app; links in e-mails start with it.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     #: Right-hand side of calendar UIDs; keep it stable, or calendars duplicate entries.

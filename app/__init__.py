@@ -57,7 +57,17 @@ def create_app(config_class: type = Config) -> Flask:
 
     register_input_checks(app)  # before the blueprints: their routes use its <int:…>
 
-    from app import auth, courses, imports, main, notifications, reports, requirements, staff
+    from app import (
+        auth,
+        courses,
+        imports,
+        main,
+        notifications,
+        privacy,
+        reports,
+        requirements,
+        staff,
+    )
     from app.auth import views as _auth_views  # noqa: F401
     from app.courses import admin_views as _courses_admin_views  # noqa: F401
     from app.courses import views as _courses_views  # noqa: F401
@@ -65,6 +75,7 @@ def create_app(config_class: type = Config) -> Flask:
     from app.main import views as _main_views  # noqa: F401
     from app.notifications import paper_views as _notification_paper_views  # noqa: F401
     from app.notifications import views as _notification_views  # noqa: F401
+    from app.privacy import data_views as _privacy_data_views  # noqa: F401
     from app.reports import council_views as _council_views  # noqa: F401
     from app.reports import views as _report_views  # noqa: F401
     from app.requirements import views as _requirement_views  # noqa: F401
@@ -78,6 +89,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(notifications.bp, url_prefix="/notifications")
     app.register_blueprint(requirements.bp, url_prefix="/requirements")
     app.register_blueprint(imports.bp, url_prefix="/imports")
+    app.register_blueprint(privacy.bp, url_prefix="/privacy")
 
     from app.core.errors import register_error_handlers
     from app.core.formatting import register_formatting
@@ -162,6 +174,7 @@ def _import_models() -> None:
     from app.courses import models as _courses  # noqa: F401
     from app.imports import models as _imports  # noqa: F401
     from app.notifications import models as _notifications  # noqa: F401
+    from app.privacy import models as _privacy  # noqa: F401
     from app.reports import models as _reports  # noqa: F401
     from app.requirements import models as _requirements  # noqa: F401
     from app.staff import models as _staff  # noqa: F401
@@ -172,5 +185,6 @@ def _import_tasks() -> None:
     from app.courses import tasks as _course_tasks  # noqa: F401
     from app.imports import tasks as _import_tasks  # noqa: F401
     from app.notifications import tasks as _notification_tasks  # noqa: F401
+    from app.privacy import tasks as _privacy_tasks  # noqa: F401
     from app.reports import tasks as _report_tasks  # noqa: F401
     from app.requirements import tasks as _requirement_tasks  # noqa: F401

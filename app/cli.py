@@ -20,6 +20,9 @@ def register_cli(app: Flask) -> None:
     from app.requirements.cli import register_coverage_commands
 
     register_coverage_commands(app)
+    from app.privacy.cli import register_retention_commands
+
+    register_retention_commands(app)
 
     @app.cli.command("coverage-report")
     @click.option("--department", help="Code of a department: that subtree only.")

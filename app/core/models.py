@@ -54,6 +54,20 @@ class MessageKind(enum.StrEnum):
     INVITATION = "invitation"
 
 
+#: Kinds whose recipient is the employee named in the payload (not a head or HR).
+TO_THE_EMPLOYEE = (
+    MessageKind.BOOKED,
+    MessageKind.WAITLISTED,
+    MessageKind.PROMOTED,
+    MessageKind.CANCELLED,
+    MessageKind.SESSION_CANCELLED,
+    MessageKind.SESSION_CHANGED,
+    MessageKind.SESSION_REMINDER,
+    MessageKind.REQUIREMENT_DUE_SOON,
+    MessageKind.REQUIREMENT_OVERDUE,
+)
+
+
 class OutboxMessage(Model):
     """A message to send, written in the same transaction as the change that causes it.
 
@@ -90,6 +104,9 @@ class OutboxMessage(Model):
     #: Where it went, for HR's outbox page ("an employee without e-mail" shows up here).
     recipient: Mapped[str] = mapped_column(String(254), default="")
     subject: Mapped[str] = mapped_column(String(300), default="")
+    #: When the retention run cleared what the message said (its payload and errors) after
+    #: ``OUTBOX_BODY_RETENTION_DAYS``; kind, recipient, subject and times stay.
+    body_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     delivery_attempts: Mapped[list[OutboxAttempt]] = relationship(
         back_populates="message", order_by="OutboxAttempt.id", cascade="all, delete-orphan"

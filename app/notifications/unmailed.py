@@ -10,7 +10,7 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.auth.models import User
-from app.core.models import MessageKind, OutboxMessage, OutboxStatus
+from app.core.models import TO_THE_EMPLOYEE, OutboxMessage, OutboxStatus
 from app.core.types import DbSession, utcnow
 from app.notifications.delivery import NO_ADDRESS
 from app.notifications.letters import PrintedMessage
@@ -19,18 +19,6 @@ from app.notifications.models import HandedOutLetter
 from app.staff.models import Department, Employee
 from app.staff.services import subtree_condition
 
-#: Kinds whose recipient is the employee named in the payload (not a head or HR).
-TO_THE_EMPLOYEE = (
-    MessageKind.BOOKED,
-    MessageKind.WAITLISTED,
-    MessageKind.PROMOTED,
-    MessageKind.CANCELLED,
-    MessageKind.SESSION_CANCELLED,
-    MessageKind.SESSION_CHANGED,
-    MessageKind.SESSION_REMINDER,
-    MessageKind.REQUIREMENT_DUE_SOON,
-    MessageKind.REQUIREMENT_OVERDUE,
-)
 #: Shown on one page; the letters PDF prints the same selection.
 LIMIT = 500
 

@@ -74,6 +74,9 @@ class Employee(Model):
     on_staff_since: Mapped[date] = mapped_column(default=local_today)
     exit_date: Mapped[date | None]
     active: Mapped[bool] = mapped_column(default=True)
+    #: When the retention run removed what identifies this leaver (name, personnel number,
+    #: e-mail, position); the row stays so that coverage history keeps counting them.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Language of the messages this person receives.
     locale: Mapped[str] = mapped_column(String(5), default="de")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.core.clock import local_today
 from app.courses.models import CourseSession
 from app.requirements.models import AudienceKind, AudienceRule, Requirement
+from app.staff.models import Employee
 from app.staff.services import find_department
 from tests.factories import DEFAULT_PASSWORD
 
@@ -114,6 +115,8 @@ def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
     basics.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
     db.session.add(basics)
     db.session.commit()
+
+    aylin = db.session.scalar(select(Employee.id).where(Employee.first_name == "Aylin"))
     axe = Axe()
     visits = {
         "hr@stadt.example": [
@@ -130,6 +133,8 @@ def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
             "/auth/users/new",
             "/status",
             "/imports/",
+            "/privacy/retention",
+            f"/privacy/people/{aylin}",
         ],
         "leitung@stadt.example": ["/", "/reports/coverage", "/staff/departments"],
         "personalrat@stadt.example": [
@@ -142,6 +147,7 @@ def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
             "/courses/",
             "/courses/mine",
             f"/courses/sessions/{course_session.id}",
+            "/privacy/my-data",
         ],
     }
     problems = {}
