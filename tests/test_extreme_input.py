@@ -152,6 +152,7 @@ def seed_city(db, make) -> City:
             "exemption_id": exemption.id,
             "enrolment_id": booked.id,
             "user_id": other.id,
+            "employee_id": people[0].id,
             "feed_id": 1,  # no such subscription: a 404, and the huge ids beside it
         },
         codes={"code": "D1", "personnel_number": people[0].personnel_number},
@@ -169,7 +170,8 @@ def discover(app, client, city: City) -> list[Target]:
         for name in rule.arguments:
             values[name] = city.ids.get(name, city.codes.get(name, "x"))
             if name == "file_format":
-                values[name] = "csv"
+                allowed = getattr(rule._converters[name], "items", None)
+                values[name] = min(allowed) if allowed else "csv"
         path = _build(app, rule.endpoint, values)
         for name, converter in rule._converters.items():
             if isinstance(converter, IntegerConverter):
