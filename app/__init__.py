@@ -53,7 +53,17 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.extensions["coverage_rebuild_kick"] = rebuild_coverage.delay
 
-    from app import auth, courses, imports, main, notifications, reports, requirements, staff
+    from app import (
+        auth,
+        courses,
+        imports,
+        main,
+        notifications,
+        privacy,
+        reports,
+        requirements,
+        staff,
+    )
     from app.auth import views as _auth_views  # noqa: F401
     from app.courses import admin_views as _courses_admin_views  # noqa: F401
     from app.courses import views as _courses_views  # noqa: F401
@@ -61,6 +71,7 @@ def create_app(config_class: type = Config) -> Flask:
     from app.main import views as _main_views  # noqa: F401
     from app.notifications import paper_views as _notification_paper_views  # noqa: F401
     from app.notifications import views as _notification_views  # noqa: F401
+    from app.privacy import views as _privacy_views  # noqa: F401
     from app.reports import views as _report_views  # noqa: F401
     from app.requirements import views as _requirement_views  # noqa: F401
     from app.staff import views as _staff_views  # noqa: F401
@@ -73,6 +84,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(notifications.bp, url_prefix="/notifications")
     app.register_blueprint(requirements.bp, url_prefix="/requirements")
     app.register_blueprint(imports.bp, url_prefix="/imports")
+    app.register_blueprint(privacy.bp, url_prefix="/privacy")
 
     from app.core.errors import register_error_handlers
     from app.core.security import register_security_headers
