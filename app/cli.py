@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import click
 from flask import Flask
 from sqlalchemy import func, select
 
+from app.core.audit import Actor, Channel, acting_as
 from app.extensions import db
 
 
@@ -101,3 +106,24 @@ def register_cli(app: Flask) -> None:
         click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for role, email in DEMO_LOGINS:
             click.echo(f"  {role:<18} {email}")
+
+    _declare_cli_actors(app.cli)
+
+
+def _declare_cli_actors(group: click.Group, prefix: str = "") -> None:
+    """Each command acts as ``cli: <command>`` in the audit log (no login runs a command)."""
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            _declare_cli_actors(command, f"{prefix}{name} ")
+        elif command.callback is not None and not getattr(command.callback, "acts_as", None):
+            command.callback = _acting_as(command.callback, f"cli: {prefix}{name}")
+
+
+def _acting_as(callback: Callable[..., Any], name: str) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with acting_as(Actor(user_id=None, name=name, channel=Channel.CLI)):
+            return callback(*args, **kwargs)
+
+    run.acts_as = name  # type: ignore[attr-defined]  # wrapped once, also across apps
+    return run

@@ -121,7 +121,7 @@ def test_same_seed_and_day_give_the_same_city(db):
     summary = seed_demo_city(db.session, seed=2026, today=date(2026, 11, 29))
     db.session.commit()
     assert (summary.departments, summary.employees, summary.courses) == (32, 700, 7)
-    assert (summary.sessions, summary.completions, summary.users) == (44, 597, 6)
+    assert (summary.sessions, summary.completions, summary.users) == (44, 597, 8)
 
     def count(model):
         return db.session.scalar(select(func.count()).select_from(model))

@@ -40,6 +40,11 @@ class DemoPerson:
 
 
 ADMIN_LOGIN = DemoLogin("Administrator", f"admin@{DOMAIN}")
+#: Logins of bodies, not of a person on the staff list: they see no one's data.
+BODY_LOGINS = {
+    Role.STAFF_COUNCIL: DemoLogin("Staff council", f"personalrat@{DOMAIN}"),
+    Role.DATA_PROTECTION: DemoLogin("Data protection officer", f"datenschutz@{DOMAIN}"),
+}
 #: Booked on the first refresher, and due soon: the Bürgeramt course runs out shortly after.
 DEMO_EMPLOYEE = DemoPerson(
     "Employee", f"mehmet.yilmaz@{DOMAIN}", "Mehmet", "Yılmaz", "D2-BA",
@@ -67,7 +72,11 @@ DEMO_PEOPLE = (
     DEMO_OVERDUE,
 )  # fmt: skip
 
-DEMO_LOGINS: tuple[DemoLogin, ...] = (ADMIN_LOGIN, *(person.login for person in DEMO_PEOPLE))
+DEMO_LOGINS: tuple[DemoLogin, ...] = (
+    ADMIN_LOGIN,
+    *(person.login for person in DEMO_PEOPLE),
+    *BODY_LOGINS.values(),
+)
 
 
 def add_demo_users(
@@ -82,6 +91,8 @@ def add_demo_users(
     the departments by code.
     """
     create_user(db_session, email=ADMIN_LOGIN.email, password=DEMO_PASSWORD, roles=[Role.ADMIN])
+    for role, login in BODY_LOGINS.items():
+        create_user(db_session, email=login.email, password=DEMO_PASSWORD, roles=[role])
     for person in DEMO_PEOPLE:
         create_user(
             db_session,
