@@ -107,7 +107,10 @@ def _primary_key(obj: object) -> tuple[Any, ...] | None:
     state: InstanceState[Any] = inspect(obj)
     if state.identity:
         return tuple(state.identity)
-    key = tuple(state.dict.get(column.key) for column in state.mapper.primary_key)
+    mapper = state.mapper
+    key = tuple(
+        state.dict.get(mapper.get_property_by_column(column).key) for column in mapper.primary_key
+    )
     return None if None in key else key
 
 
