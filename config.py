@@ -243,6 +243,8 @@ class Config:
     MAX_CONTENT_LENGTH = (IMPORT_MAX_MB + 1) * 1024 * 1024
     #: A requirement counts as "due soon" this many days before its due date.
     DUE_SOON_DAYS = _env_int("DUE_SOON_DAYS", 30)
+    #: Access-log entries (who saw whose status) are deleted after this many months.
+    ACCESS_LOG_RETENTION_MONTHS = _env_int("ACCESS_LOG_RETENTION_MONTHS", 12)
     #: Up to this many active staff a changed requirement's coverage facts are rewritten in
     #: the same transaction; above, a Celery task rebuilds them with a progress bar.
     COVERAGE_INLINE_MAX_STAFF = _env_int("COVERAGE_INLINE_MAX_STAFF", 5000)

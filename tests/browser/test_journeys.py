@@ -101,8 +101,17 @@ def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
     office = make.department("D2", name="Dezernat II")
     make.user("hr@stadt.example", roles=(Role.HR, Role.ADMIN), with_employee=False)
     make.user("leitung@stadt.example", roles=(Role.EMPLOYEE, Role.HEAD), heads=(office,))
+    make.user("datenschutz@stadt.example", roles=(Role.DATA_PROTECTION,), with_employee=False)
+    make.user("personalrat@stadt.example", roles=(Role.STAFF_COUNCIL,), with_employee=False)
     axe = Axe()
     visits = {
+        "datenschutz@stadt.example": [
+            "/privacy/audit",
+            "/privacy/audit?date_from=2027-02-01&date_to=2027-01-01",  # with a form error
+            "/privacy/access",
+            "/privacy/audit/summary",
+        ],
+        "personalrat@stadt.example": ["/privacy/audit/summary"],
         "hr@stadt.example": [
             "/reports/coverage",
             "/requirements/",

@@ -13,7 +13,8 @@ from sqlalchemy import Select, exists, func, select
 
 from app.core.audit import AccessEvent, AccessEventEmployee
 from app.core.types import DbSession
-from app.privacy.services.audit_log import PAGE_SIZE, start_of_day
+from app.privacy.services import audit_log
+from app.privacy.services.audit_log import start_of_day
 from app.staff.models import Employee
 
 
@@ -41,22 +42,25 @@ class AccessPage:
 
 
 def access_page(
-    db_session: DbSession, access_filter: AccessFilter, *, before: int | None, size: int = PAGE_SIZE
+    db_session: DbSession, access_filter: AccessFilter, *, before: int | None, size: int = 0
 ) -> AccessPage:
-    """The newest ``size`` events matching the filter with an id below ``before``."""
+    """The newest ``size`` events (default ``PAGE_SIZE``) matching the filter with an id below
+    ``before``."""
+    size = size or audit_log.PAGE_SIZE
     query = _filtered(access_filter).order_by(AccessEvent.id.desc()).limit(size + 1)
     if before is not None:
         query = query.where(AccessEvent.id < before)
     events = list(db_session.scalars(query))
     next_before = events[size - 1].id if len(events) > size else None
     events = events[:size]
-    counts = dict(
-        db_session.execute(  # one query for the page, not one per event
+    counts: dict[int, int] = {
+        event_id: people
+        for event_id, people in db_session.execute(  # one query for the page, not one per event
             select(AccessEventEmployee.event_id, func.count())
             .where(AccessEventEmployee.event_id.in_([e.id for e in events]))
             .group_by(AccessEventEmployee.event_id)
-        ).tuples()
-    )
+        )
+    }
     return AccessPage([AccessRow(e, counts.get(e.id, 0)) for e in events], next_before)
 
 

@@ -56,9 +56,11 @@ class SummaryRow:
 
 
 def audit_page(
-    db_session: DbSession, audit_filter: AuditFilter, *, before: int | None, size: int = PAGE_SIZE
+    db_session: DbSession, audit_filter: AuditFilter, *, before: int | None, size: int = 0
 ) -> Page:
-    """The newest ``size`` entries matching the filter with an id below ``before``."""
+    """The newest ``size`` entries (default ``PAGE_SIZE``) matching the filter with an id below
+    ``before``."""
+    size = size or PAGE_SIZE
     query = filtered(audit_filter).order_by(AuditEntry.id.desc()).limit(size + 1)
     if before is not None:
         query = query.where(AuditEntry.id < before)
