@@ -10,7 +10,7 @@ import click
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.core.audit import Actor, Channel, acting_as, record_access
+from app.core.audit import Actor, Channel, acting_as
 from app.extensions import db
 
 
@@ -34,7 +34,7 @@ def register_cli(app: Flask) -> None:
     def coverage_report(department: str | None, file_format: str, output) -> None:
         """Write the coverage report of the city or a subtree (CSV, XLSX or PDF) for scripts."""
         from app.core.clock import local_today
-        from app.reports.background import export_content, named_people
+        from app.reports.background import export_content, record_export
         from app.reports.services import scope_of
         from app.staff.services import find_department
 
@@ -54,14 +54,14 @@ def register_cli(app: Flask) -> None:
             due_soon_days=app.config["DUE_SOON_DAYS"],
             city_name=app.config["CITY_NAME"],
         )
-        named = named_people(
+        record_export(
             db.session,
+            filename=_name,
             roots=roots,
             file_format=file_format,
             today=local_today(),
             due_soon_days=app.config["DUE_SOON_DAYS"],
         )
-        record_access(db.session, purpose="export", employee_ids=named, detail=_name)
         db.session.commit()
         output.write(content)
 

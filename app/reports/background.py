@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import func, select, update
 
 from app.auth.models import User
+from app.core.audit import record_access
 from app.core.types import DbSession, utcnow
 from app.reports import exports, services
 from app.reports.models import ReportFile, ReportStatus
@@ -94,22 +95,25 @@ def named_statuses(file_format: str) -> list[str]:
     return [s.value for s in Status]
 
 
-def named_people(
+def record_export(
     db_session: DbSession,
     *,
+    filename: str,
     roots: list[Department] | None,
     file_format: str,
     today: date,
     due_soon_days: int,
-) -> Select[int]:
-    """A SELECT of the ids of the people an export of ``roots`` names (for the access log)."""
-    return people_ids(
+) -> None:
+    """Add to the access log that the current actor took the export ``filename`` of ``roots``:
+    the people it names are copied by one INSERT … SELECT. The caller commits."""
+    named = people_ids(
         db_session,
         roots=roots,
         today=today,
         due_soon_days=due_soon_days,
         statuses=named_statuses(file_format),
     )
+    record_access(db_session, purpose="export", employee_ids=named, detail=filename)
 
 
 def export_content(

@@ -221,15 +221,15 @@ def _record_access(purpose: str, employee_ids: list[int], department: Department
 
 
 def _record_export(filename: str, roots: list[Department] | None, file_format: str) -> None:
-    """The people a download names, copied into the access log by one INSERT … SELECT."""
-    named = background.named_people(
+    """The people a download names go to the access log before the file is sent."""
+    background.record_export(
         db.session,
+        filename=filename,
         roots=roots,
         file_format=file_format,
         today=local_today(),
         due_soon_days=current_app.config["DUE_SOON_DAYS"],
     )
-    record_access(db.session, purpose="export", employee_ids=named, detail=filename)
     db.session.commit()
 
 

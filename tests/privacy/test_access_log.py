@@ -125,3 +125,14 @@ def test_a_page_showing_nobody_records_nothing(client, login, hr):
     login("hr@stadt.example")
     assert client.get("/staff/employees").status_code == 200
     assert _events() == []
+
+
+def test_the_command_line_report_is_recorded_as_the_command(app, city):  # noqa: F811
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["coverage-report", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+
+    ((viewer, purpose, detail, ids),) = _events()
+    assert (viewer, purpose) == ("cli: coverage-report", "export")
+    assert detail.endswith(".csv")
+    assert ids == set(db.session.scalars(select(Employee.id)))
