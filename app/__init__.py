@@ -41,6 +41,9 @@ def create_app(config_class: type = Config) -> Flask:
             _configure_sqlite(db.engine)
 
     _import_models()
+    from app.core.audit_trail import register_audit_trail
+
+    register_audit_trail()
 
     from app.tasks_app import celery_init_app
 
@@ -76,6 +79,7 @@ def create_app(config_class: type = Config) -> Flask:
     from app.notifications import paper_views as _notification_paper_views  # noqa: F401
     from app.notifications import views as _notification_views  # noqa: F401
     from app.privacy import data_views as _privacy_data_views  # noqa: F401
+    from app.privacy import views as _privacy_views  # noqa: F401
     from app.reports import council_views as _council_views  # noqa: F401
     from app.reports import views as _report_views  # noqa: F401
     from app.requirements import views as _requirement_views  # noqa: F401
@@ -127,7 +131,7 @@ def _configure_sqlite(engine) -> None:
     could interleave with another writer. SQLAlchemy's recipe hands transaction control to us.
     """
 
-    from app.core.sql import sqlite_add_months
+    from app.core.sql import sqlite_add_months, sqlite_berlin_month
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -136,6 +140,7 @@ def _configure_sqlite(engine) -> None:
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
         # Month arithmetic that clamps at a month's end, as on PostgreSQL (core.sql.add_months).
         dbapi_connection.create_function("add_months", 2, sqlite_add_months, deterministic=True)
+        dbapi_connection.create_function("berlin_month", 1, sqlite_berlin_month, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")

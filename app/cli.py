@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import click
 from flask import Flask
 from sqlalchemy import func, select
 
+from app.core.audit import Actor, Channel, acting_as
 from app.extensions import db
 
 
@@ -33,7 +38,7 @@ def register_cli(app: Flask) -> None:
     def coverage_report(department: str | None, file_format: str, output) -> None:
         """Write the coverage report of the city or a subtree (CSV, XLSX or PDF) for scripts."""
         from app.core.clock import local_today
-        from app.reports.background import export_content
+        from app.reports.background import export_content, record_export
         from app.reports.services import scope_of
         from app.staff.services import find_department
 
@@ -53,6 +58,15 @@ def register_cli(app: Flask) -> None:
             due_soon_days=app.config["DUE_SOON_DAYS"],
             city_name=app.config["CITY_NAME"],
         )
+        record_export(
+            db.session,
+            filename=_name,
+            roots=roots,
+            file_format=file_format,
+            today=local_today(),
+            due_soon_days=app.config["DUE_SOON_DAYS"],
+        )
+        db.session.commit()
         output.write(content)
 
     @app.cli.command("send-due-reminders")
@@ -105,3 +119,24 @@ def register_cli(app: Flask) -> None:
         click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for role, email in DEMO_LOGINS:
             click.echo(f"  {role:<24} {email}")
+
+    _declare_cli_actors(app.cli)
+
+
+def _declare_cli_actors(group: click.Group, prefix: str = "") -> None:
+    """Each command acts as ``cli: <command>`` in the audit log (no login runs a command)."""
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            _declare_cli_actors(command, f"{prefix}{name} ")
+        elif command.callback is not None and not getattr(command.callback, "acts_as", None):
+            command.callback = _acting_as(command.callback, f"cli: {prefix}{name}")
+
+
+def _acting_as(callback: Callable[..., Any], name: str) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with acting_as(Actor(user_id=None, name=name, channel=Channel.CLI)):
+            return callback(*args, **kwargs)
+
+    run.acts_as = name  # type: ignore[attr-defined]  # wrapped once, also across apps
+    return run

@@ -25,6 +25,10 @@ class User(UserMixin, Model):
     """A login. Linked to an employee record when the person is on staff."""
 
     __tablename__ = "users"
+    #: Recorded in the audit log on every change (app/core/audit_trail.py).
+    __audit__ = ("email", "active", "employee_id", "password_hash", "headed_departments")
+    __audit_entity__ = "user"
+    __audit_secret__ = ("password_hash",)
     __table_args__ = (
         CheckConstraint("locale IS NULL OR locale IN ('de', 'en')", name="locale_known"),
     )
@@ -161,6 +165,9 @@ class LoginLink(Model):
 
 class UserRole(Model):
     __tablename__ = "user_roles"
+    #: Recorded in the audit log on every change (app/core/audit_trail.py).
+    __audit__ = ("user_id", "role")
+    __audit_entity__ = "role"
     __table_args__ = (
         UniqueConstraint("user_id", "role", name="uq_user_roles_user_role"),
         CheckConstraint(f"role IN ({sql_values(Role)})", name="role_known"),
@@ -177,6 +184,9 @@ class DepartmentHead(Model):
     """A head user is responsible for this department and everything below it."""
 
     __tablename__ = "department_heads"
+    #: Recorded in the audit log on every change (app/core/audit_trail.py).
+    __audit__ = ("user_id", "department_id")
+    __audit_entity__ = "head_assignment"
     __table_args__ = (
         UniqueConstraint("user_id", "department_id", name="uq_department_heads_user_department"),
     )

@@ -4,13 +4,13 @@ and PostgreSQL), and the row count of a conditional UPDATE."""
 from __future__ import annotations
 
 from calendar import monthrange
-from datetime import date
+from datetime import UTC, date, datetime
 
-from sqlalchemy import CursorResult, Date, Integer, Update
+from sqlalchemy import CursorResult, Date, Integer, String, Update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from app.core.types import DbSession
+from app.core.types import BERLIN, DbSession
 
 
 def months_after(day: date, months: int) -> date:
@@ -148,6 +148,33 @@ def _least_postgresql(element, compiler, **kw) -> str:
 def _least_sqlite(element, compiler, **kw) -> str:
     first, second = _args(element, compiler, **kw)
     return f"min({first}, {second})"
+
+
+class berlin_month(FunctionElement):  # noqa: N801
+    """The month (``2027-03``) of a point in time, in Berlin (registered as a Python function on
+    SQLite, which has no time zones)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(berlin_month)
+def _berlin_month_postgresql(element, compiler, **kw) -> str:
+    (moment,) = _args(element, compiler, **kw)
+    return f"to_char({moment} AT TIME ZONE 'Europe/Berlin', 'YYYY-MM')"
+
+
+@compiles(berlin_month, "sqlite")
+def _berlin_month_sqlite(element, compiler, **kw) -> str:
+    (moment,) = _args(element, compiler, **kw)
+    return f"berlin_month({moment})"
+
+
+def sqlite_berlin_month(moment: str | None) -> str | None:
+    """``berlin_month`` for SQLite, where a UTC point in time is stored as naive text."""
+    if moment is None:
+        return None
+    return datetime.fromisoformat(moment).replace(tzinfo=UTC).astimezone(BERLIN).strftime("%Y-%m")
 
 
 def rows_updated(db_session: DbSession, statement: Update) -> int:

@@ -8,6 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.core.audit import record_access
 from app.core.forms import attach_errors
 from app.core.input import db_int
 from app.core.pdf import static_file
@@ -196,6 +197,13 @@ def book(session_id: int):
             roots=[department],
             untrained_only=filter_form.untrained_only.data,
         )
+        record_access(
+            db.session,
+            purpose="people_list",
+            employee_ids=[e.id for e in candidates],
+            detail=request.full_path[:200],
+        )
+        db.session.commit()
     return render_template(
         "courses/book.html",
         course_session=course_session,
@@ -260,6 +268,8 @@ def book_person(personnel_number: str):
             course_ids=course_ids or None, open_for_enrolment=not current_user.has_role(Role.HR)
         ),
     )
+    record_access(db.session, purpose="person", employee_ids=[person.id], detail=request.path)
+    db.session.commit()
     return render_template(
         "courses/book_person.html",
         person=person,
@@ -317,6 +327,13 @@ def mark_attendance(session_id: int):
             db.session.commit()
             flash(_("Attendance saved (%(count)d changes).", count=changed), "success")
             return redirect(url_for("courses.session", session_id=session_id))
+    record_access(
+        db.session,
+        purpose="participants",
+        employee_ids=[e.employee_id for e in seated],
+        detail=request.path,
+    )
+    db.session.commit()
     return render_template(
         "courses/attendance.html",
         course_session=course_session,
@@ -338,6 +355,13 @@ def sign_in_sheet_pdf(session_id: int):
         logo=static_file(current_app.config["CITY_LOGO"]),
     )
     filename = f"teilnehmerliste-{course_session.starts_at:%Y-%m-%d}-{course_session.id}.pdf"
+    record_access(
+        db.session,
+        purpose="sign_in_sheet",
+        employee_ids=sign_in_sheet.participant_ids(course_session),
+        detail=filename,
+    )
+    db.session.commit()
     return (
         body,
         200,

@@ -65,6 +65,19 @@ class Course(Model):
     """An entry of the catalogue."""
 
     __tablename__ = "courses"
+    #: Recorded in the audit log on every change (app/core/audit_trail.py).
+    __audit__ = (
+        "code",
+        "title",
+        "format",
+        "language",
+        "duration_minutes",
+        "default_capacity",
+        "trainer",
+        "validity_months",
+        "archived",
+    )
+    __audit_entity__ = "course"
     __table_args__ = (
         CheckConstraint(f"format IN ({sql_values(CourseFormat)})", name="format_known"),
         CheckConstraint("default_capacity > 0", name="default_capacity_positive"),
@@ -100,6 +113,21 @@ class CourseSession(Model):
     """One dated run of a course (Termin). Times are stored in UTC, shown in Europe/Berlin."""
 
     __tablename__ = "course_sessions"
+    #: Recorded in the audit log on every change (app/core/audit_trail.py).
+    __audit__ = (
+        "course_id",
+        "starts_at",
+        "ends_at",
+        "location",
+        "online_url",
+        "capacity",
+        "min_participants",
+        "trainer",
+        "enrolment_deadline",
+        "cancellation_deadline",
+        "cancelled_at",
+    )
+    __audit_entity__ = "session"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("capacity > 0", name="capacity_positive"),
@@ -244,6 +272,9 @@ class Completion(Model):
     """Proof (Nachweis) that an employee completed a course on a date; valid until it expires."""
 
     __tablename__ = "completions"
+    #: Recorded in the audit log on every change (app/core/audit_trail.py).
+    __audit__ = ("employee_id", "course_id", "completed_on", "valid_until", "session_id")
+    __audit_entity__ = "completion"
     __table_args__ = (
         UniqueConstraint(
             "employee_id", "course_id", "completed_on", name="uq_completions_employee_course_date"

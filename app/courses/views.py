@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.core.audit import record_access
 from app.core.forms import ActionOnlyForm
 from app.core.input import db_int, valid_month
 from app.core.roles import Role
@@ -111,6 +114,15 @@ def session(session_id: int):
             ],
             positions=enrolment.waitlist_positions(db.session, course_session.id),
         )
+    listed = cast(list[Enrolment], context.get("enrolments") or context.get("own_staff") or [])
+    if listed:  # a date's participant list names people: who saw it goes to the access log
+        record_access(
+            db.session,
+            purpose="participants",
+            employee_ids=[e.employee_id for e in listed],
+            detail=request.path,
+        )
+        db.session.commit()
     return render_template("courses/session.html", **context)
 
 

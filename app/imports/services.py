@@ -16,6 +16,8 @@ from sqlalchemy import select, text, update
 
 from app.auth.models import User
 from app.auth.services.invitations import invite_staff
+from app.core.audit import acting_as, current_actor, record_change
+from app.core.audit_trail import user_actor
 from app.core.sql import rows_updated
 from app.core.types import DbSession, utcnow
 from app.imports.applying import Applied, apply_plan
@@ -155,6 +157,29 @@ def apply(
         return None
     if actor is None and run.confirmed_by_user_id is not None:
         actor = db_session.get(User, run.confirmed_by_user_id)
+    # The audit log names who confirmed the import, also when a worker applies it.
+    who = current_actor() if actor is None else user_actor(actor)
+    with acting_as(who):
+        return _apply_run(
+            db_session,
+            run,
+            actor=actor,
+            today=today,
+            on_progress=on_progress,
+            invitations=invitations,
+        )
+
+
+def _apply_run(
+    db_session: DbSession,
+    run: ImportRun,
+    *,
+    actor: User | None,
+    today: date,
+    on_progress: Progress | None,
+    invitations: InvitationSettings | None,
+) -> Applied | None:
+    run_id = run.id
     plan = _plan(db_session, run, today=today)
     if not plan.ok or plan.fingerprint() != run.fingerprint:
         _store(db_session, run, plan, changed_since_preview=plan.ok)
@@ -188,6 +213,14 @@ def apply(
         "invited": invited,
     }
     run.report_json = json.dumps(report)
+    # One entry per run, with counts: the rows themselves went in by bulk statements.
+    record_change(
+        db_session,
+        action="import",
+        entity="import",
+        entity_id=run.id,
+        after={"kind": run.kind, "filename": run.filename, **report["applied"]},
+    )
     db_session.commit()
     return applied
 

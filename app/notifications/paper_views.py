@@ -7,6 +7,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.core.audit import record_access
 from app.core.clock import local_today
 from app.core.forms import ActionOnlyForm
 from app.core.pdf import static_file
@@ -25,9 +26,11 @@ from app.staff.models import Department
 @roles_required(Role.HEAD, Role.HR)
 def letters_to_hand_out():
     roots = _scope()
+    items = unmailed.to_hand_out(db.session, roots=roots)
+    _record_access("people_list", [item.employee.id for item in items], request.path)
     return render_template(
         "notifications/letters.html",
-        items=unmailed.to_hand_out(db.session, roots=roots),
+        items=items,
         departments=staff_services.list_subtree(
             db.session, staff_services.list_roots(db.session) if roots is None else roots
         ),
@@ -44,7 +47,9 @@ def letters_pdf():
     body = letters.message_letters_pdf(
         unmailed.printed(db.session, items, mail_settings()), _settings(), today=local_today()
     )
-    return _pdf(body, f"briefe-{local_today():%Y-%m-%d}.pdf")
+    filename = f"briefe-{local_today():%Y-%m-%d}.pdf"
+    _record_access("letters", [item.employee.id for item in items], filename)
+    return _pdf(body, filename)
 
 
 @bp.route("/letters/handed-out", methods=["POST"])
@@ -71,12 +76,11 @@ def department_invitations_pdf():
     department = staff_services.find_department(db.session, code) or abort(404)
     if not _may_print_for(department):
         abort(403)
-    body = letters.invitation_letters_pdf(
-        letters.invitations_for_department(db.session, department, now=utcnow()),
-        _settings(),
-        today=local_today(),
-    )
-    return _pdf(body, f"einladungen-{department.code}-{local_today():%Y-%m-%d}.pdf")
+    invitations = letters.invitations_for_department(db.session, department, now=utcnow())
+    body = letters.invitation_letters_pdf(invitations, _settings(), today=local_today())
+    filename = f"einladungen-{department.code}-{local_today():%Y-%m-%d}.pdf"
+    _record_access("letters", [e.employee_id for e in invitations], filename)
+    return _pdf(body, filename)
 
 
 @bp.route("/invitations/sessions/<int:session_id>.pdf")
@@ -84,12 +88,17 @@ def department_invitations_pdf():
 def session_invitations_pdf(session_id: int):
     """Invitations for the people of a date without e-mail (a head: their own staff)."""
     course_session = db.session.get(CourseSession, session_id) or abort(404)
-    body = letters.invitation_letters_pdf(
-        letters.invitations_for_session(db.session, course_session, roots=_scope()),
-        _settings(),
-        today=local_today(),
-    )
-    return _pdf(body, f"einladungen-termin-{course_session.id}.pdf")
+    invitations = letters.invitations_for_session(db.session, course_session, roots=_scope())
+    body = letters.invitation_letters_pdf(invitations, _settings(), today=local_today())
+    filename = f"einladungen-termin-{course_session.id}.pdf"
+    _record_access("letters", [e.employee_id for e in invitations], filename)
+    return _pdf(body, filename)
+
+
+def _record_access(purpose: str, employee_ids: list[int], detail: str) -> None:
+    """Letters and their list name people: who saw them goes to the access log."""
+    record_access(db.session, purpose=purpose, employee_ids=employee_ids, detail=detail)
+    db.session.commit()
 
 
 def _scope() -> list[Department] | None:

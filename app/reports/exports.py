@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 from flask_babel import format_date, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 
+from app.core.spreadsheet import safe_cell
 from app.reports.council import AreaRow, ProtectedCoverage
 from app.reports.services import CoverageRow
 from app.requirements.status import PersonStatus, never_expires
@@ -63,13 +64,6 @@ def scope_label(department: Department | None, roots: Sequence[Department] | Non
     if roots:
         return ", ".join(root.name for root in roots)
     return _("whole city")
-
-
-def safe_cell(value: str) -> str:
-    """Text a spreadsheet would run as a formula (``=HYPERLINK(…)``) is written as text."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
 
 
 def people_csv(rows: Iterable[PersonStatus], *, scope_name: str, today: date) -> Iterator[str]:

@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.core.audit import record_access
 from app.core.background import commit_and_start
 from app.core.clock import local_today
 from app.core.input import db_int
@@ -95,20 +96,22 @@ def people():
         Status.DUE_SOON.value,
     ]
     requirement_id = request.args.get("requirement", type=db_int)
-    listed = requirement_status.people(
-        db.session,
-        roots=roots,
-        today=local_today(),
-        due_soon_days=current_app.config["DUE_SOON_DAYS"],
-        statuses=statuses,
-        requirement_id=requirement_id,
+    listed = list(
+        requirement_status.people(
+            db.session,
+            roots=roots,
+            today=local_today(),
+            due_soon_days=current_app.config["DUE_SOON_DAYS"],
+            statuses=statuses,
+            requirement_id=requirement_id,
+        )
     )
-    shown = list(listed)
-    requirement_services.load_courses(db.session, {row.requirement.id for row in shown})
+    _record_access("drilldown", [p.employee.id for p in listed], department)
+    requirement_services.load_courses(db.session, {row.requirement.id for row in listed})
     return render_template(
         "reports/people.html",
         department=department,
-        people=shown,
+        people=listed,
         statuses=statuses,
         requirement=db.session.get(Requirement, requirement_id) if requirement_id else None,
         rebuild=current_rebuild(db.session),
@@ -133,10 +136,12 @@ def people_csv():
         statuses=[s.value for s in Status],
     )
     scope_name = exports.scope_label(department, roots)
+    filename = background.export_filename(department, "csv", today)
+    _record_export(filename, roots, "csv")
     return Response(
         stream_with_context(exports.people_csv(rows, scope_name=scope_name, today=today)),
         mimetype="text/csv",
-        headers=_attachment(background.export_filename(department, "csv", today)),
+        headers=_attachment(filename),
     )
 
 
@@ -170,6 +175,7 @@ def _file(file_format: str, *, background_above: int | None) -> ResponseReturnVa
         due_soon_days=current_app.config["DUE_SOON_DAYS"],
         city_name=current_app.config["CITY_NAME"],
     )
+    _record_export(filename, roots, file_format)
     return Response(body, mimetype=MIME_TYPES[file_format], headers=_attachment(filename))
 
 
@@ -192,6 +198,9 @@ def export_download(token: str):
     report = _own_report(token)
     if report.status != ReportStatus.DONE.value:
         abort(404)
+    department = db.session.get(Department, report.department_id) if report.department_id else None
+    roots, _rows_for = services.scope_for(db.session, current_user, department)
+    _record_export(report.filename, roots, report.format)
     return Response(
         report.content, mimetype=MIME_TYPES[report.format], headers=_attachment(report.filename)
     )
@@ -216,6 +225,26 @@ def _own_report(token: str) -> ReportFile:
     if report.requested_by_user_id != current_user.id:
         abort(404)
     return report
+
+
+def _record_access(purpose: str, employee_ids: list[int], department: Department | None) -> None:
+    """Who saw whose status (the access log), committed before the page is sent."""
+    detail = f"{request.path} {department.code if department else ''}".strip()
+    record_access(db.session, purpose=purpose, employee_ids=employee_ids, detail=detail)
+    db.session.commit()
+
+
+def _record_export(filename: str, roots: list[Department] | None, file_format: str) -> None:
+    """The people a download names go to the access log before the file is sent."""
+    background.record_export(
+        db.session,
+        filename=filename,
+        roots=roots,
+        file_format=file_format,
+        today=local_today(),
+        due_soon_days=current_app.config["DUE_SOON_DAYS"],
+    )
+    db.session.commit()
 
 
 def _attachment(filename: str) -> dict[str, str]:

@@ -35,6 +35,19 @@ class Requirement(Model):
     again every ``renewal_months``."""
 
     __tablename__ = "requirements"
+    #: Recorded in the audit log on every change (app/core/audit_trail.py).
+    __audit__ = (
+        "name",
+        "first_due_date",
+        "grace_days",
+        "renewal_months",
+        "renewal_window_days",
+        "cycle_month",
+        "cycle_day",
+        "active",
+        "courses",
+    )
+    __audit_entity__ = "requirement"
     __table_args__ = (
         CheckConstraint(
             "first_due_date IS NOT NULL OR grace_days IS NOT NULL", name="has_first_due"
@@ -84,6 +97,9 @@ class AudienceRule(Model):
     """Who a requirement applies to: rules that include, and rules that exclude (exclude wins)."""
 
     __tablename__ = "requirement_audience"
+    #: Recorded in the audit log on every change (app/core/audit_trail.py).
+    __audit__ = ("requirement_id", "kind", "department_id", "position", "exclude")
+    __audit_entity__ = "requirement_audience"
     __table_args__ = (
         CheckConstraint(
             f"kind IN ({', '.join(repr(k.value) for k in AudienceKind)})", name="kind_known"
@@ -114,6 +130,9 @@ class Exemption(Model):
     equivalent external training); reports show them separately."""
 
     __tablename__ = "exemptions"
+    #: Recorded in the audit log on every change (app/core/audit_trail.py).
+    __audit__ = ("employee_id", "requirement_id", "starts_on", "ends_on")
+    __audit_entity__ = "exemption"
     __table_args__ = (
         CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_start"),
     )

@@ -199,6 +199,24 @@ class PersonStatus:
     valid_until: date | None
 
 
+def people_ids(
+    db_session: DbSession,
+    *,
+    roots: Sequence[Department] | None,
+    today: date,
+    due_soon_days: int,
+    statuses: Sequence[str],
+) -> Select[int]:
+    """A SELECT of the ids of the people ``people`` lists (for the access log: one
+    ``INSERT … SELECT``, however large the scope)."""
+    rows = status_query(
+        today=today,
+        due_soon_days=due_soon_days,
+        department_ids=None if roots is None else subtree_id_list(db_session, roots),
+    ).subquery()
+    return select(rows.c.employee_id).where(rows.c.status.in_(list(statuses)))
+
+
 def people(
     db_session: DbSession,
     *,

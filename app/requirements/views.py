@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.core.audit import record_access
 from app.core.clock import local_today
 from app.core.forms import ActionOnlyForm, attach_errors
 from app.core.roles import Role, roles_required
@@ -84,10 +85,18 @@ def exemptions(requirement_id: int):
                 db.session.commit()
                 flash(_("Exemption saved."), "success")
                 return redirect(url_for("requirements.exemptions", requirement_id=requirement_id))
+    exempted = services.exemptions_of(db.session, requirement)
+    record_access(
+        db.session,
+        purpose="people_list",
+        employee_ids=[exemption.employee_id for exemption in exempted],
+        detail=request.path,
+    )
+    db.session.commit()
     return render_template(
         "requirements/exemptions.html",
         requirement=requirement,
-        exemptions=services.exemptions_of(db.session, requirement),
+        exemptions=exempted,
         form=form,
         end_form=ActionOnlyForm(),
         today=local_today(),

@@ -16,6 +16,9 @@ class Department(Model):
     """A node of the organisation tree (Dezernat > Fachbereich > Abteilung, any depth)."""
 
     __tablename__ = "departments"
+    #: Recorded in the audit log on every change (app/core/audit_trail.py).
+    __audit__ = ("code", "name", "parent_id")
+    __audit_entity__ = "department"
     __table_args__ = (
         CheckConstraint("depth >= 0", name="depth_not_negative"),
         CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
@@ -51,6 +54,16 @@ class Employee(Model):
     """A person on staff, identified by the HR system's personnel number."""
 
     __tablename__ = "employees"
+    #: Recorded in the audit log on every change (app/core/audit_trail.py).
+    __audit__ = (
+        "personnel_number",
+        "department_id",
+        "position",
+        "entry_date",
+        "exit_date",
+        "active",
+    )
+    __audit_entity__ = "employee"
     __table_args__ = (
         CheckConstraint(
             "exit_date IS NULL OR entry_date IS NULL OR exit_date >= entry_date",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, render_template, request
 from flask_login import current_user
 
+from app.core.audit import record_access
 from app.core.input import db_int
 from app.core.roles import Role, roles_required
 from app.extensions import db
@@ -52,4 +53,12 @@ def _employee_page(template: str, *, roots: list[Department] | None, **context):
     page = request.args.get("page", 1, type=db_int)
     query = services.search_employees(db.session, roots=roots, text=text)
     pagination = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+    # People lists name people (and link to their status): the access log keeps who saw whom.
+    record_access(
+        db.session,
+        purpose="people_list",
+        employee_ids=[employee.id for employee in pagination.items],
+        detail=request.full_path.rstrip("?")[:200],
+    )
+    db.session.commit()
     return render_template(template, pagination=pagination, q=text, **context)

@@ -103,6 +103,7 @@ def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
     office = make.department("D2", name="Dezernat II")
     make.user("hr@stadt.example", roles=(Role.HR, Role.ADMIN), with_employee=False)
     make.user("leitung@stadt.example", roles=(Role.EMPLOYEE, Role.HEAD), heads=(office,))
+    make.user("datenschutz@stadt.example", roles=(Role.DATA_PROTECTION,), with_employee=False)
     make.user("personalrat@stadt.example", roles=(Role.STAFF_COUNCIL,), with_employee=False)
     # Enough people for the staff council's table to show two departments and their bars.
     public_order = make.department("D2-OA", name="Ordnungsamt", parent=office)
@@ -119,6 +120,12 @@ def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
     aylin = db.session.scalar(select(Employee.id).where(Employee.first_name == "Aylin"))
     axe = Axe()
     visits = {
+        "datenschutz@stadt.example": [
+            "/privacy/audit",
+            "/privacy/audit?date_from=2027-02-01&date_to=2027-01-01",  # with a form error
+            "/privacy/access",
+            "/privacy/audit/summary",
+        ],
         "hr@stadt.example": [
             "/reports/coverage",
             "/requirements/",
@@ -141,6 +148,7 @@ def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
             "/",
             "/reports/council/",
             f"/reports/council/coverage?requirement={basics.id}",
+            "/privacy/audit/summary",
         ],
         "aylin@stadt.example": [
             "/",

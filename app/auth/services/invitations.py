@@ -32,6 +32,7 @@ from app.auth.services.links import (
     hash_token,
     token_for,
 )
+from app.core.audit import Actor, Channel, acting_as
 from app.core.models import MessageKind
 from app.core.outbox import NewMessage, enqueue_many
 from app.core.roles import Role
@@ -141,14 +142,17 @@ def accept_invitation(db_session: DbSession, *, token: str, password: str) -> Us
     employee = link.employee
     assert employee is not None and employee.email  # checked above
     try:
-        user = create_user(
-            db_session,
-            email=employee.email,
-            password=password,
-            roles=[Role.EMPLOYEE],
-            employee=employee,
-            locale=employee.locale,
-        )
+        # Not logged in yet: the audit log names the invited person as who created the login.
+        with acting_as(Actor(user_id=None, name=employee.email, channel=Channel.WEB)):
+            user = create_user(
+                db_session,
+                email=employee.email,
+                password=password,
+                roles=[Role.EMPLOYEE],
+                employee=employee,
+                locale=employee.locale,
+            )
+            db_session.flush()
     except AuthError:
         raise LinkRefused(INVALID) from None
     password_changed(db_session, user)

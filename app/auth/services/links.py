@@ -23,6 +23,8 @@ from app.auth.services import (
     normalise_email,
     password_changed,
 )
+from app.core.audit import Channel, acting_as
+from app.core.audit_trail import user_actor
 from app.core.models import MessageKind
 from app.core.outbox import enqueue
 from app.core.sql import rows_updated
@@ -115,7 +117,9 @@ def reset_password(db_session: DbSession, *, token: str, new_password: str) -> U
     now = utcnow()
     user = link.user
     assert user is not None  # checked above
-    user.set_password(new_password)
+    with acting_as(user_actor(user, Channel.WEB)):  # not logged in yet: the link names them
+        user.set_password(new_password)
+        db_session.flush()
     # The other reset links of this login, mailed before, are spent too.
     db_session.execute(
         update(LoginLink)

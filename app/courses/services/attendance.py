@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from app.auth.models import User
+from app.core.audit import record_change
 from app.core.roles import Role
 from app.core.sql import months_after
 from app.core.types import BERLIN, DbSession, utcnow
@@ -66,11 +67,14 @@ def record_attendance(
     unknown = set(outcomes) - set(seated)
     if unknown:
         raise InvalidInput({"outcomes": _l("Some people are not booked on this date.")})
-    changed = 0
+    before: dict[str, str] = {}
+    after: dict[str, str] = {}
     for enrolment_id, outcome in outcomes.items():
         enrolment = seated[enrolment_id]
         if enrolment.status == outcome.value:
             continue
+        person = str(enrolment.employee_id)
+        before[person], after[person] = enrolment.status, outcome.value
         if enrolment.status == EnrolmentStatus.ATTENDED.value:
             _withdraw_completion(db_session, enrolment, course_session)
         enrolment.status = outcome.value
@@ -78,9 +82,17 @@ def record_attendance(
             _grant_completion(db_session, enrolment, course_session)
         if outcome in _OUTCOME_ACTIONS:
             record_event(db_session, enrolment, _OUTCOME_ACTIONS[outcome], actor=actor)
-        changed += 1
+    if after:  # one entry per date: each changed person's outcome, by employee id
+        record_change(
+            db_session,
+            action="attendance",
+            entity="session",
+            entity_id=course_session.id,
+            before=before,
+            after=after,
+        )
     db_session.flush()
-    return changed
+    return len(after)
 
 
 def valid_until(course: Course, completed_on: date) -> date | None:
@@ -125,9 +137,11 @@ def _grant_completion(
 def _withdraw_completion(
     db_session: DbSession, enrolment: Enrolment, course_session: CourseSession
 ) -> None:
-    db_session.execute(
-        delete(Completion).where(
+    # One by one through the session, so that the audit log records each completion taken away.
+    for completion in db_session.scalars(
+        select(Completion).where(
             Completion.employee_id == enrolment.employee_id,
             Completion.session_id == course_session.id,
         )
-    )
+    ):
+        db_session.delete(completion)

@@ -138,6 +138,7 @@ def cancel_session(
     if course_session.cancelled_at is not None:
         raise SessionNotBookable("cancelled")
     released = _active_enrolments(db_session, course_session)
+    previous = {enrolment.id: enrolment.status for enrolment in released}
     course_session.cancelled_at = utcnow()
     course_session.sequence += 1
     course_session.seats_taken = 0
@@ -148,7 +149,12 @@ def cancel_session(
     db_session.flush()
     for enrolment in released:
         record_event(
-            db_session, enrolment, EnrolmentAction.SESSION_CANCELLED, actor=actor, note=reason[:500]
+            db_session,
+            enrolment,
+            EnrolmentAction.SESSION_CANCELLED,
+            actor=actor,
+            note=reason[:500],
+            previous_status=previous[enrolment.id],
         )
     return released
 

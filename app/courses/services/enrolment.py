@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.auth.models import User
+from app.core.audit import record_change
 from app.core.models import MessageKind
 from app.core.outbox import enqueue
 from app.core.roles import Role
@@ -56,6 +57,10 @@ NOTIFIED_ACTIONS = frozenset(
         EnrolmentAction.CANCELLED,
         EnrolmentAction.SESSION_CANCELLED,
     }
+)
+#: Outcomes of a date, recorded in the audit log once per date (``record_attendance``).
+ATTENDANCE_ACTIONS = frozenset(
+    {EnrolmentAction.ATTENDED, EnrolmentAction.NO_SHOW, EnrolmentAction.EXCUSED}
 )
 
 
@@ -96,6 +101,7 @@ def enrol(
     )
     if enrolment is not None and enrolment.status in ACTIVE_STATUSES:
         raise AlreadyEnrolled(personnel_number)
+    previous_status = enrolment.status if enrolment is not None else None
 
     seated = _take_seat(db_session, course_session)
     number = None if seated else _next_waitlist_number(db_session, course_session)
@@ -110,7 +116,14 @@ def enrol(
     except IntegrityError as error:  # only if a writer got past the date's lock
         raise AlreadyEnrolled(personnel_number) from error
     action = EnrolmentAction.BOOKED if seated else EnrolmentAction.WAITLISTED
-    record_event(db_session, enrolment, action, actor=actor, deadline_overridden=overridden)
+    record_event(
+        db_session,
+        enrolment,
+        action,
+        actor=actor,
+        deadline_overridden=overridden,
+        previous_status=previous_status,
+    )
     return enrolment
 
 
@@ -268,7 +281,13 @@ def promote_waitlisted(db_session: DbSession, course_session: CourseSession) -> 
         if not moved_up:  # left the list meanwhile: give the seat back and try the next one
             _release_seat(db_session, course_session)
             continue
-        record_event(db_session, candidate, EnrolmentAction.PROMOTED, actor=None)
+        record_event(
+            db_session,
+            candidate,
+            EnrolmentAction.PROMOTED,
+            actor=None,
+            previous_status=EnrolmentStatus.WAITLISTED.value,
+        )
         promoted.append(candidate)
 
 
@@ -296,7 +315,8 @@ def _withdraw(
         raise NotCancellable(enrolment.status)
     if course_session.has_begun(now):
         raise SessionNotBookable("begun")
-    was_booked = enrolment.status == EnrolmentStatus.BOOKED.value
+    previous_status = enrolment.status
+    was_booked = previous_status == EnrolmentStatus.BOOKED.value
     overridden = False
     if was_booked and rules_for is not None:  # leaving the waiting list is always possible
         overridden = _check_deadline(
@@ -321,7 +341,13 @@ def _withdraw(
     if not claimed:  # cancelled by a parallel request
         raise NotCancellable(EnrolmentStatus.CANCELLED.value)
     record_event(
-        db_session, enrolment, action, actor=actor, deadline_overridden=overridden, note=note
+        db_session,
+        enrolment,
+        action,
+        actor=actor,
+        deadline_overridden=overridden,
+        note=note,
+        previous_status=previous_status,
     )
     if not was_booked:
         return []
@@ -363,8 +389,10 @@ def record_event(
     actor: User | None,
     deadline_overridden: bool = False,
     note: str = "",
+    previous_status: str | None = None,
 ) -> EnrolmentEvent:
-    """Add a step to the enrolment's history, with an outbox message if the person is told."""
+    """Add a step to the enrolment's history, with an outbox message if the person is told,
+    and to the audit log when someone other than the person made it."""
     event = EnrolmentEvent(
         enrolment_id=enrolment.id,
         action=action.value,
@@ -374,6 +402,22 @@ def record_event(
     )
     db_session.add(event)
     db_session.flush()
+    if action not in ATTENDANCE_ACTIONS and (
+        actor is None or actor.employee_id != enrolment.employee_id
+    ):  # made by someone else (a head, HR, the system); attendance is recorded per date
+        record_change(
+            db_session,
+            action=action.value,
+            entity="enrolment",
+            entity_id=enrolment.id,
+            before=None if previous_status is None else {"status": previous_status},
+            after={
+                "employee_id": enrolment.employee_id,
+                "session_id": enrolment.session_id,
+                "status": enrolment.status,
+                "deadline_overridden": deadline_overridden,
+            },
+        )
     if action in NOTIFIED_ACTIONS:
         enqueue(
             db_session,

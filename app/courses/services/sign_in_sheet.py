@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from app.core.pdf import FONT, new_document
 from app.core.types import BERLIN, DbSession
@@ -25,6 +25,13 @@ class Participant:
     first_name: str
     department: str
     personnel_number: str
+
+
+def participant_ids(course_session: CourseSession) -> Select[int]:
+    """A SELECT of the ids of the people on the sheet (for the access log)."""
+    return select(Enrolment.employee_id).where(
+        Enrolment.session_id == course_session.id, Enrolment.status.in_(SEATED_STATUSES)
+    )
 
 
 def participants(db_session: DbSession, course_session: CourseSession) -> list[Participant]:
