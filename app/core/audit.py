@@ -39,7 +39,7 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, scoped_session
 
 from app.core.types import DbSession, UTCDateTime, utcnow
 from app.extensions import Model
@@ -191,6 +191,19 @@ def record_change(
     )
     db_session.add(entry)
     return entry
+
+
+def commit_access_log(db_session: DbSession) -> None:
+    """Commit what ``record_access`` added, before the page is sent, keeping what the page has
+    loaded: an expiring commit would make the page read every listed row's objects again, one
+    statement each, and leave a streamed body (which runs after the request's session has
+    ended) unable to read them at all."""
+    session = db_session() if isinstance(db_session, scoped_session) else db_session
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def record_access(

@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.core.audit import record_access
+from app.core.audit import commit_access_log, record_access
 from app.core.forms import ActionOnlyForm
 from app.core.input import db_int, valid_month
 from app.core.roles import Role
@@ -122,7 +122,7 @@ def session(session_id: int):
             employee_ids=[e.employee_id for e in listed],
             detail=request.path,
         )
-        db.session.commit()
+        commit_access_log(db.session)
     return render_template("courses/session.html", **context)
 
 

@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.core.audit import record_access, record_change
+from app.core.audit import commit_access_log, record_access, record_change
 from app.core.clock import local_today
 from app.core.roles import Role, roles_required
 from app.extensions import db
@@ -56,7 +56,7 @@ def person_data_page(employee_id: int):
     record_access(
         db.session, purpose="person_data", employee_ids=[employee.id], detail="Meine Daten"
     )
-    db.session.commit()
+    commit_access_log(db.session)
     return _no_store(
         render_template(
             "privacy/my_data.html",
@@ -90,7 +90,7 @@ def person_data_download(employee_id: int, file_format: str):
         employee_ids=[employee.id],
         detail=f"meine-daten.{file_format}",
     )
-    db.session.commit()
+    commit_access_log(db.session)
     return _download(data, file_format)
 
 

@@ -86,6 +86,8 @@ def test_bad_filters_give_a_form_error_never_a_500(client, entries, officer, arg
     ):
         response = client.get(path, query_string=query)
         assert response.status_code == 400, path
+        if "\x00" in "".join(args.values()):
+            continue  # refused for every page before the view runs (app.core.input)
         assert "Bitte korrigieren Sie" in response.get_data(as_text=True) or "before" in args
 
 
