@@ -148,6 +148,9 @@ class Config:
     #: short; pressing again continues). ``flask invite-staff`` has no limit.
     INVITATIONS_PER_REQUEST = _env_int("INVITATIONS_PER_REQUEST", 2000)
     #: "Forgot password" requests allowed per e-mail address entered (mail bombing one person) …
+    #: Calls of one API client (all its operations together), e.g. a nightly sync of 50,000
+    #: staff in batches of 1,000 makes 50 calls.
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
     PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "3 per hour")
     #: … and per client address.
     PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS = os.environ.get(
@@ -310,6 +313,8 @@ class TestConfig(Config):
     CELERY = {**celery_settings(REDIS_URL), "task_ignore_result": False}
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     LOGIN_RATE_LIMIT = "5 per minute"
+    # The suite's API tests (Schemathesis among them) call often; one test lowers it.
+    API_RATE_LIMIT = "100000 per minute"
     LOGIN_RATE_LIMIT_PER_ADDRESS = "8 per minute"
     MAIL_SERVER = None
     MAIL_OUTBOX_DIR = str(BASE_DIR / "instance" / "test-outbox")

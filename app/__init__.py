@@ -73,6 +73,9 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(notifications.bp, url_prefix="/notifications")
     app.register_blueprint(requirements.bp, url_prefix="/requirements")
     app.register_blueprint(imports.bp, url_prefix="/imports")
+    from app.api.setup import init_api
+
+    init_api(app)
 
     from app.core.errors import register_error_handlers
     from app.core.formatting import register_formatting
@@ -148,6 +151,7 @@ def _deliver_outbox_after_commit(app: Flask) -> None:
 
 
 def _import_models() -> None:
+    from app.api import models as _api  # noqa: F401
     from app.auth import models as _auth  # noqa: F401
     from app.core import audit as _audit  # noqa: F401
     from app.core import models as _core  # noqa: F401

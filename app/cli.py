@@ -19,6 +19,9 @@ def register_cli(app: Flask) -> None:
     from app.requirements.cli import register_coverage_commands
 
     register_coverage_commands(app)
+    from app.api.cli import register_api_client_commands
+
+    register_api_client_commands(app)
 
     @app.cli.command("coverage-report")
     @click.option("--department", help="Code of a department: that subtree only.")
