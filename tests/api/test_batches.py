@@ -237,3 +237,60 @@ def test_completions_are_created_with_the_course_validity_and_listed(client, api
         "/api/v1/completions?from=2025-01-01&to=2026-12-31&department=XX", headers=bearer(token)
     )
     assert unknown.status_code == 422 and unknown.json["problems"][0]["field"] == "department"
+
+
+def test_attendance_lists_person_day_and_hours(client, api_token, make):
+    from datetime import timedelta as delta
+
+    from app.courses.models import Enrolment
+
+    office = make.department("FB1")
+    person = make.employee(office, personnel_number="0001")
+    session = make.course_session(starts_in=delta(days=2), hours=3)
+    db.session.add(Enrolment(session_id=session.id, employee_id=person.id, status="booked"))
+    db.session.commit()
+    token = api_token(Scope.ENROLMENTS_READ)
+    start, end = date.today().isoformat(), (date.today() + delta(days=7)).isoformat()
+    response = client.get(f"/api/v1/attendance?from={start}&to={end}", headers=bearer(token))
+    assert response.status_code == 200
+    [item] = response.json["items"]
+    assert item["personnel_number"] == "0001" and item["hours"] == 3.0
+    assert item["status"] == "booked"
+    assert (
+        client.get(f"/api/v1/attendance?from={end}&to={start}", headers=bearer(token)).status_code
+        == 422
+    )
+
+
+def test_people_statuses_of_a_subtree_come_in_pages(client, api_token, make):
+    from app.requirements.models import AudienceKind, AudienceRule, Requirement
+
+    top = make.department("D1")
+    office = make.department("FB1", parent=top)
+    elsewhere = make.department("FB9")
+    course = make.course("IKK", validity_months=None)
+    everyone = Requirement(name="Basis", first_due_date=date(2026, 3, 1), courses=[course])
+    everyone.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+    db.session.add(everyone)
+    db.session.commit()
+    for n in range(5):
+        make.employee(office, personnel_number=f"{n:04d}")
+    make.employee(elsewhere, personnel_number="9999")
+    token = api_token(Scope.COVERAGE_READ)
+    missing = client.get("/api/v1/coverage/departments/NOPE/people", headers=bearer(token))
+    assert missing.status_code == 404
+    assert missing.json["type"] == "/api/v1/docs#problem-not-found"
+    numbers, cursor = [], None
+    while True:
+        query = "/api/v1/coverage/departments/D1/people?limit=2"
+        page = client.get(query + (f"&cursor={cursor}" if cursor else ""), headers=bearer(token))
+        assert page.status_code == 200
+        numbers += [item["personnel_number"] for item in page.json["items"]]
+        cursor = page.json["next_cursor"]
+        if cursor is None:
+            break
+    assert numbers == [f"{n:04d}" for n in range(5)]
+    figures = client.get("/api/v1/coverage/departments/D1", headers=bearer(token)).json["items"]
+    assert {(row["department"], row["in_scope"]) for row in figures} >= {("D1", 5), ("FB1", 5)}
+    city = client.get("/api/v1/coverage", headers=bearer(token)).json["items"]
+    assert (None, 6) in {(row["department"], row["in_scope"]) for row in city}

@@ -117,6 +117,8 @@ def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
             "/auth/users/new",
             "/status",
             "/imports/",
+            "/api-clients",
+            "/api/v1/docs",
         ],
         "leitung@stadt.example": ["/", "/reports/coverage", "/staff/departments"],
         "aylin@stadt.example": [
