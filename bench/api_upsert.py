@@ -15,6 +15,7 @@ file import (medians of the first loads).
 from __future__ import annotations
 
 import argparse
+import contextvars
 import json
 import os
 import statistics
@@ -108,7 +109,10 @@ def api_sync(app, token: str, items: list[dict], batch: int, run: str) -> float:
     headers = {"Authorization": f"Bearer {token}"}
     began = time.perf_counter()
     for start in range(0, len(items), batch):
-        response = client.post(
+        # Each call in a context of its own (its own app context and session), as a server
+        # runs it; the script's own context would otherwise be shared.
+        response = contextvars.Context().run(
+            client.post,
             "/api/v1/staff/batch",
             json={"items": items[start : start + batch]},
             headers={**headers, "Idempotency-Key": f"{run}-{start}"},
