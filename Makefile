@@ -111,6 +111,7 @@ bench: translations haproxy wrk
 	$(BIN)/python bench/delivery.py --messages 10000
 	$(BIN)/python bench/coverage.py --staff 50000
 	$(BIN)/python bench/imports.py --rows 50000
+	$(BIN)/python bench/api_upsert.py --rows 50000 --batch 1000
 	$(BIN)/python bench/pages.py --staff 50000
 	$(BIN)/python bench/enrolment_cluster.py --users 1000 --dates 20 --capacity 50
 

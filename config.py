@@ -91,6 +91,11 @@ def celery_settings(redis_url: str | None) -> dict:
                 "task": "privacy.run_retention",
                 "schedule": crontab(minute=15, hour=1),
             },
+            # Stored answers to the API's idempotent requests (api.services), after a few days.
+            "api-idempotency": {
+                "task": "api.forget_old_answers",
+                "schedule": crontab(minute=45, hour=1),
+            },
             "requirement-reminders": {
                 "task": "notifications.scan_requirement_reminders",
                 "schedule": 6 * 3600.0,
@@ -156,6 +161,12 @@ class Config:
     #: short; pressing again continues). ``flask invite-staff`` has no limit.
     INVITATIONS_PER_REQUEST = _env_int("INVITATIONS_PER_REQUEST", 2000)
     #: "Forgot password" requests allowed per e-mail address entered (mail bombing one person) …
+    #: Calls of one API client (all its operations together), e.g. a nightly sync of 50,000
+    #: staff in batches of 1,000 makes 50 calls.
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
+    #: Days the answer to a request with an Idempotency-Key is kept (a retry within them
+    #: gets the same answer); then it is deleted by a nightly task.
+    API_IDEMPOTENCY_RETENTION_DAYS = _env_int("API_IDEMPOTENCY_RETENTION_DAYS", 7)
     PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "3 per hour")
     #: … and per client address.
     PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS = os.environ.get(
@@ -338,6 +349,8 @@ class TestConfig(Config):
     CELERY = {**celery_settings(REDIS_URL), "task_ignore_result": False}
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     LOGIN_RATE_LIMIT = "5 per minute"
+    # The suite's API tests (Schemathesis among them) call often; one test lowers it.
+    API_RATE_LIMIT = "100000 per minute"
     LOGIN_RATE_LIMIT_PER_ADDRESS = "8 per minute"
     MAIL_SERVER = None
     MAIL_OUTBOX_DIR = str(BASE_DIR / "instance" / "test-outbox")

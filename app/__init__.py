@@ -94,6 +94,9 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(requirements.bp, url_prefix="/requirements")
     app.register_blueprint(imports.bp, url_prefix="/imports")
     app.register_blueprint(privacy.bp, url_prefix="/privacy")
+    from app.api.setup import init_api
+
+    init_api(app)
 
     from app.core.errors import register_error_handlers
     from app.core.formatting import register_formatting
@@ -173,6 +176,7 @@ def _deliver_outbox_after_commit(app: Flask) -> None:
 
 
 def _import_models() -> None:
+    from app.api import models as _api  # noqa: F401
     from app.auth import models as _auth  # noqa: F401
     from app.core import audit as _audit  # noqa: F401
     from app.core import models as _core  # noqa: F401
@@ -186,6 +190,7 @@ def _import_models() -> None:
 
 
 def _import_tasks() -> None:
+    from app.api import tasks as _api_tasks  # noqa: F401
     from app.core import tasks as _core_tasks  # noqa: F401
     from app.courses import tasks as _course_tasks  # noqa: F401
     from app.imports import tasks as _import_tasks  # noqa: F401

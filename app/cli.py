@@ -28,6 +28,9 @@ def register_cli(app: Flask) -> None:
     from app.privacy.cli import register_retention_commands
 
     register_retention_commands(app)
+    from app.api.cli import register_api_client_commands
+
+    register_api_client_commands(app)
 
     @app.cli.command("coverage-report")
     @click.option("--department", help="Code of a department: that subtree only.")

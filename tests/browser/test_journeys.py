@@ -142,6 +142,8 @@ def test_pages_of_every_role_in_both_languages_pass_axe(page, log_in, db, make):
             "/imports/",
             "/privacy/retention",
             f"/privacy/people/{aylin}",
+            "/api-clients",
+            "/api/v1/docs",
         ],
         "leitung@stadt.example": ["/", "/reports/coverage", "/staff/departments"],
         "personalrat@stadt.example": [

@@ -53,7 +53,8 @@ def test_every_retention_setting_is_documented_with_its_default():
         if documented[name] != value
     }
     assert not wrong, f"defaults differ (documented, config.py): {wrong}"
-    assert in_config == retention.SETTINGS, "retention.SETTINGS differs from config.py"
+    # The nightly run's settings are all there with these defaults (the API keeps its own).
+    assert retention.SETTINGS.items() <= in_config.items(), "retention.SETTINGS differs"
 
 
 def test_the_nightly_run_and_its_settings_agree_with_the_config(app):

@@ -10,6 +10,7 @@ file (``departments``, ``staff``, ``completions``) works out the changes.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 from app.core.types import DbSession
@@ -43,8 +44,10 @@ def build_plan(
     full_export: bool,
     today: date,
     on_progress: Progress | None = None,
+    keys: Collection[str] | None = None,
 ) -> Plan:
-    """Check ``table`` and work out its changes; reads the database, writes nothing."""
+    """Check ``table`` and work out its changes; reads the database, writes nothing.
+    ``keys``: the personnel numbers the rows name, when known (see ``Planner``)."""
     plan = Plan(
         kind=kind,
         match=match_headers(kind, table.headers, mapping),
@@ -61,7 +64,9 @@ def build_plan(
             plan.add_problem(Problem(code, column=german, params={"column": f"{german} ({name})"}))
     if not plan.ok:
         return plan
-    planner = PLANNERS[ImportKind(kind)](db_session, plan, today=today, full_export=full_export)
+    planner = PLANNERS[ImportKind(kind)](
+        db_session, plan, today=today, full_export=full_export, keys=keys
+    )
     total = max(table.estimated_rows, 1)
     try:
         for line, cells in table.rows:

@@ -6,6 +6,7 @@ certificate reference is updated when the file has that column.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 from sqlalchemy import select
@@ -28,12 +29,19 @@ Recorded = tuple[int, str]
 
 class CompletionPlanner(Planner):
     def __init__(
-        self, db_session: DbSession, plan: Plan, *, today: date, full_export: bool
+        self,
+        db_session: DbSession,
+        plan: Plan,
+        *,
+        today: date,
+        full_export: bool,
+        keys: Collection[str] | None = None,
     ) -> None:
-        super().__init__(db_session, plan, today=today, full_export=full_export)
-        self.employee_ids: dict[str, int] = dict(
-            self.db_session.execute(select(Employee.personnel_number, Employee.id)).all()
-        )
+        super().__init__(db_session, plan, today=today, full_export=full_export, keys=keys)
+        people = select(Employee.personnel_number, Employee.id)
+        if self.keys is not None:
+            people = people.where(Employee.personnel_number.in_(self.keys))
+        self.employee_ids: dict[str, int] = dict(self.db_session.execute(people).all())
         courses = list(self.db_session.scalars(select(Course)))
         self.courses = {c.code.casefold(): c for c in courses}
         for course in courses:
@@ -100,15 +108,16 @@ class CompletionPlanner(Planner):
     def _existing(self) -> dict[Key, Recorded]:
         """The completions recorded so far (read once the file has no problems)."""
         if self.existing is None:
-            recorded = self.db_session.execute(
-                select(
-                    Completion.id,
-                    Completion.employee_id,
-                    Completion.course_id,
-                    Completion.completed_on,
-                    Completion.certificate_ref,
-                )
+            query = select(
+                Completion.id,
+                Completion.employee_id,
+                Completion.course_id,
+                Completion.completed_on,
+                Completion.certificate_ref,
             )
+            if self.keys is not None:
+                query = query.where(Completion.employee_id.in_(list(self.employee_ids.values())))
+            recorded = self.db_session.execute(query)
             self.existing = {
                 (employee_id, course_id, completed_on): (completion_id, reference)
                 for completion_id, employee_id, course_id, completed_on, reference in recorded

@@ -6,6 +6,7 @@ unknown parents, loops, then the changes in tree order (parents before their chi
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from typing import NamedTuple
 
@@ -30,9 +31,15 @@ class _FileRow(NamedTuple):
 
 class DepartmentPlanner(Planner):
     def __init__(
-        self, db_session: DbSession, plan: Plan, *, today: date, full_export: bool
+        self,
+        db_session: DbSession,
+        plan: Plan,
+        *,
+        today: date,
+        full_export: bool,
+        keys: Collection[str] | None = None,
     ) -> None:
-        super().__init__(db_session, plan, today=today, full_export=full_export)
+        super().__init__(db_session, plan, today=today, full_export=full_export, keys=keys)
         self.existing = {
             row.code: row
             for row in self.db_session.execute(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, NamedTuple
@@ -131,13 +131,25 @@ class Plan:
 
 class Planner:
     """Works out one kind's changes: ``row`` is called for each row of the file, then ``finish``
-    once (unless reading the file failed)."""
+    once (unless reading the file failed).
 
-    def __init__(self, db_session: DbSession, plan: Plan, *, today: date, full_export: bool):
+    ``keys``, when given, are the personnel numbers the rows name (a batch of the API): only
+    those people are read from the database, not the whole staff."""
+
+    def __init__(
+        self,
+        db_session: DbSession,
+        plan: Plan,
+        *,
+        today: date,
+        full_export: bool,
+        keys: Collection[str] | None = None,
+    ):
         self.db_session = db_session
         self.plan = plan
         self.today = today
         self.full_export = full_export
+        self.keys = None if keys is None else sorted(set(keys))
 
     def row(self, line: int, row: Row) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -7,6 +7,7 @@ leaves everyone's address as it is.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 from sqlalchemy import select
@@ -22,33 +23,37 @@ FIELDS = ("first_name", "last_name", "email", "department", "position", "entry_d
 
 class StaffPlanner(Planner):
     def __init__(
-        self, db_session: DbSession, plan: Plan, *, today: date, full_export: bool
+        self,
+        db_session: DbSession,
+        plan: Plan,
+        *,
+        today: date,
+        full_export: bool,
+        keys: Collection[str] | None = None,
     ) -> None:
-        super().__init__(db_session, plan, today=today, full_export=full_export)
+        super().__init__(db_session, plan, today=today, full_export=full_export, keys=keys)
         codes: dict[str, int] = dict(
             self.db_session.execute(select(Department.code, Department.id)).all()
         )
         self.department_ids = codes
         self.department_ids_folded = {code.casefold(): ident for code, ident in codes.items()}
         self.department_codes = {ident: code for code, ident in codes.items()}
-        self.existing = {
-            row.personnel_number: row
-            for row in self.db_session.execute(
-                select(
-                    Employee.id,
-                    Employee.personnel_number,
-                    Employee.first_name,
-                    Employee.last_name,
-                    Employee.email,
-                    Employee.department_id,
-                    Employee.position,
-                    Employee.entry_date,
-                    Employee.exit_date,
-                    Employee.on_staff_since,
-                    Employee.active,
-                )
-            )
-        }
+        people = select(
+            Employee.id,
+            Employee.personnel_number,
+            Employee.first_name,
+            Employee.last_name,
+            Employee.email,
+            Employee.department_id,
+            Employee.position,
+            Employee.entry_date,
+            Employee.exit_date,
+            Employee.on_staff_since,
+            Employee.active,
+        )
+        if self.keys is not None:
+            people = people.where(Employee.personnel_number.in_(self.keys))
+        self.existing = {row.personnel_number: row for row in self.db_session.execute(people)}
         self.seen: dict[str, int] = {}
         self.present = [name for name in FIELDS if name in self.plan.match.positions]
 

@@ -1,0 +1,350 @@
+"""The API's operations. Each parses its input (schemas), calls the same services as the
+pages and imports, and answers JSON; errors are problem documents (see ``problems``).
+
+Writes of departments, staff and completions go through the import's planning and applying
+(``imports.records``): one batch is checked whole and written whole, or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask import Response, current_app, request
+from flask_babel import force_locale
+
+from app.api import bp, queries, services
+from app.api.auth import acting_client, current_client, rate_limit, rate_limit_key, requires
+from app.api.models import Scope
+from app.api.problems import MEDIA_TYPE, ApiProblem, problem_body, stored_response
+from app.api.schemas import (
+    AttendancePage,
+    CompletionBatch,
+    CompletionPage,
+    Coverage,
+    DateRangeQuery,
+    DepartmentBatch,
+    IdempotencyHeader,
+    PeoplePage,
+    PeopleQuery,
+    Problem,
+    StaffBatch,
+    UpsertResult,
+)
+from app.core.audit import record_access, record_change
+from app.core.clock import local_today
+from app.extensions import db, limiter
+from app.imports.applying import apply_plan
+from app.imports.messages import describe
+from app.imports.models import ImportKind
+from app.imports.planning import Plan
+from app.imports.planning import Problem as RowProblem
+from app.imports.records import check_records
+from app.reports.services import coverage, percent_covered, scope_of
+from app.staff.models import Department
+from app.staff.services import find_department
+
+limiter.limit(rate_limit, key_func=rate_limit_key, scope="api")(bp)
+
+COMMON_ERRORS = {
+    401: "No token, or an unknown, rotated or revoked one.",
+    403: "The token lacks the operation's scope.",
+    422: "Invalid parameters or body.",
+    429: "Too many calls; see Retry-After.",
+}
+
+
+def problems_documented(*extra: tuple[int, str]) -> Any:
+    """Document the problem answers an operation may give."""
+
+    def decorate(view: Any) -> Any:
+        for status, description in [*COMMON_ERRORS.items(), *extra]:
+            view = bp.alt_response(
+                status, schema=Problem, content_type=MEDIA_TYPE, description=description
+            )(view)
+        return view
+
+    return decorate
+
+
+WRITE_ERRORS = (
+    (400, "The body is not JSON."),
+    (409, "A parallel change conflicted; nothing was written, send it again."),
+)
+
+
+@bp.route("/departments/batch", methods=["POST"])
+@requires(Scope.STAFF_WRITE)
+@bp.arguments(IdempotencyHeader, location="headers")
+@bp.arguments(DepartmentBatch)
+@bp.response(200, UpsertResult)
+@problems_documented(*WRITE_ERRORS)
+def upsert_departments(headers: dict[str, str], batch: dict[str, Any]) -> Response:
+    """Add or update departments by code (up to 1,000; parents before or after children).
+
+    The same checks as the departments import; all or nothing. Needs `staff:write`."""
+    return _write_batch(ImportKind.DEPARTMENTS, batch["items"], headers.get("idempotency_key"))
+
+
+@bp.route("/staff/batch", methods=["POST"])
+@requires(Scope.STAFF_WRITE)
+@bp.arguments(IdempotencyHeader, location="headers")
+@bp.arguments(StaffBatch)
+@bp.response(200, UpsertResult)
+@problems_documented(*WRITE_ERRORS)
+def upsert_staff(headers: dict[str, str], batch: dict[str, Any]) -> Response:
+    """Add or update people by personnel number (up to 1,000 per batch).
+
+    The same checks as the staff import; all or nothing. A person whose exit date has passed
+    is deactivated (future bookings cancelled, login disabled). A field left out of every
+    item of a batch is kept as it is. Needs `staff:write`."""
+    return _write_batch(ImportKind.STAFF, batch["items"], headers.get("idempotency_key"))
+
+
+@bp.route("/completions/batch", methods=["POST"])
+@requires(Scope.COMPLETIONS_WRITE)
+@bp.arguments(IdempotencyHeader, location="headers")
+@bp.arguments(CompletionBatch)
+@bp.response(200, UpsertResult)
+@problems_documented(*WRITE_ERRORS)
+def create_completions(headers: dict[str, str], batch: dict[str, Any]) -> Response:
+    """Record completions (e.g. from an e-learning platform), valid as the course says.
+
+    A completion already recorded (same person, course and day) is not added twice. Needs
+    `completions:write`."""
+    return _write_batch(ImportKind.COMPLETIONS, batch["items"], headers.get("idempotency_key"))
+
+
+@bp.route("/completions", methods=["GET"])
+@requires(Scope.COMPLETIONS_READ)
+@bp.arguments(DateRangeQuery, location="query")
+@bp.response(200, CompletionPage)
+@problems_documented()
+def list_completions(args: dict[str, Any]) -> dict[str, Any]:
+    """Completions between two days, of a department and all below it when given."""
+    rows, cursor = _listed(queries.completions_page, args)
+    items = [{**row._asdict(), "valid_until": queries.limited(row.valid_until)} for row in rows]
+    return {"items": items, "next_cursor": cursor}
+
+
+@bp.route("/attendance", methods=["GET"])
+@requires(Scope.ENROLMENTS_READ)
+@bp.arguments(DateRangeQuery, location="query")
+@bp.response(200, AttendancePage)
+@problems_documented()
+def list_attendance(args: dict[str, Any]) -> dict[str, Any]:
+    """Booked and attended dates between two days (for time recording: person, day, hours)."""
+    rows, cursor = _listed(queries.attendance_page, args)
+    items = [
+        {
+            **row._asdict(),
+            "date": queries.berlin_day(row.starts_at),
+            "hours": round((row.ends_at - row.starts_at).total_seconds() / 3600, 2),
+        }
+        for row in rows
+    ]
+    return {"items": items, "next_cursor": cursor}
+
+
+@bp.route("/coverage", methods=["GET"])
+@requires(Scope.COVERAGE_READ)
+@bp.response(200, Coverage)
+@problems_documented()
+def city_coverage() -> dict[str, Any]:
+    """Coverage of the whole city per requirement, and of each top department."""
+    return {"items": _coverage(None)}
+
+
+@bp.route("/coverage/departments/<string:code>", methods=["GET"])
+@requires(Scope.COVERAGE_READ)
+@bp.response(200, Coverage)
+@problems_documented((404, "No department with this code."))
+def department_coverage(code: str) -> dict[str, Any]:
+    """Coverage of a department (with everything below it) and of each of its children."""
+    return {"items": _coverage(_department_or_404(code))}
+
+
+@bp.route("/coverage/departments/<string:code>/people", methods=["GET"])
+@requires(Scope.COVERAGE_READ)
+@bp.arguments(PeopleQuery, location="query")
+@bp.response(200, PeoplePage)
+@problems_documented((404, "No department with this code."))
+def department_people(args: dict[str, Any], code: str) -> dict[str, Any]:
+    """Each person's status per requirement in a department and all below it."""
+    department = _department_or_404(code)
+    try:
+        items, cursor = queries.people_page(
+            db.session,
+            department=department,
+            today=local_today(),
+            due_soon_days=current_app.config["DUE_SOON_DAYS"],
+            status=args.get("status"),
+            after=args.get("cursor"),
+            limit=args["limit"],
+        )
+    except queries.BadCursor as error:
+        raise _bad_cursor() from error
+    _record_access("api_people", [item["employee_id"] for item in items])
+    return {"items": items, "next_cursor": cursor}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _write_batch(kind: ImportKind, items: Sequence[Mapping[str, Any]], key: str | None) -> Response:
+    client = current_client()
+    with acting_client(client):
+        claim = None
+        if key is not None:
+            fingerprint = services.request_hash(request.method, request.path, request.get_json())
+            try:
+                found = services.claim_key(
+                    db.session, client=client, key=key, fingerprint=fingerprint
+                )
+            except services.IdempotencyKeyReused as error:
+                raise ApiProblem("idempotency-key-reused") from error
+            if isinstance(found, services.StoredAnswer):
+                db.session.rollback()
+                return stored_response(
+                    found.status_code, found.body, headers={"Idempotent-Replayed": "true"}
+                )
+            claim = found
+        services.lock_batches(db.session)
+        plan = check_records(db.session, kind=kind, records=items, today=local_today())
+        status, body = _apply(kind, plan)
+        if claim is not None:
+            services.store_answer(db.session, claim, status, body)
+        db.session.commit()
+    return stored_response(status, body)
+
+
+def _apply(kind: ImportKind, plan: Plan) -> tuple[int, dict[str, object]]:
+    if not plan.ok:
+        shown = len(plan.problems)
+        detail = f"{plan.problem_count} problem(s) in the batch"
+        if shown < plan.problem_count:
+            detail += f"; the first {shown} are listed"
+        return 422, problem_body("rejected-rows", detail, _described(plan.problems))
+    applied = apply_plan(db.session, plan, actor=None)
+    record_change(
+        db.session,
+        action="api_batch",
+        entity=kind.value,
+        after={
+            "created": [_key_of(kind, row) for row in plan.new],
+            "updated": {change.key: change.changes for change in plan.updated},
+            "deactivated": [change.key for change in plan.deactivated],
+        },
+    )
+    return 200, {
+        "created": applied.created,
+        "updated": applied.updated,
+        "deactivated": applied.deactivated,
+        "unchanged": plan.unchanged,
+        "warnings": _described(plan.warnings),
+    }
+
+
+def _key_of(kind: ImportKind, row: Mapping[str, object]) -> str:
+    if kind == ImportKind.DEPARTMENTS:
+        return str(row["code"])
+    if kind == ImportKind.COMPLETIONS:
+        return f"{row['personnel_number']} {row['course']} {row['completed_on']}"
+    return str(row["personnel_number"])
+
+
+def _described(problems: Sequence[RowProblem]) -> list[dict[str, object]]:
+    with force_locale("en"):
+        return [
+            {
+                "item": problem.line,
+                "field": problem.column,
+                "code": problem.code,
+                "detail": describe(problem.code, problem.params),
+            }
+            for problem in problems
+        ]
+
+
+def _listed(page: Any, args: dict[str, Any]) -> tuple[list[Any], str | None]:
+    department = None
+    if args.get("department") is not None:
+        department = find_department(db.session, args["department"])
+        if department is None:
+            raise ApiProblem(
+                "invalid-request",
+                problems=[
+                    {
+                        "item": None,
+                        "field": "department",
+                        "code": "unknown_department",
+                        "detail": "There is no department with this code.",
+                    }
+                ],
+            )
+    try:
+        rows, cursor = page(
+            db.session,
+            start=args["start"],
+            end=args["end"],
+            department=department,
+            after=args.get("cursor"),
+            limit=args["limit"],
+        )
+    except queries.BadCursor as error:
+        raise _bad_cursor() from error
+    _record_access(f"api_{page.__name__}", [row.employee_id for row in rows])
+    return rows, cursor
+
+
+def _record_access(purpose: str, employee_ids: list[int]) -> None:
+    """Whose personal data the client received (the access log, as for pages and exports)."""
+    client = current_client()
+    with acting_client(client):
+        record_access(
+            db.session, purpose=purpose[:40], employee_ids=employee_ids, detail=request.path
+        )
+    db.session.commit()
+
+
+def _bad_cursor() -> ApiProblem:
+    return ApiProblem(
+        "invalid-request",
+        problems=[
+            {"item": None, "field": "cursor", "code": "invalid", "detail": "Unknown cursor."}
+        ],
+    )
+
+
+def _department_or_404(code: str) -> Department:
+    department = find_department(db.session, code) if "\x00" not in code else None
+    if department is None:
+        raise ApiProblem("not-found", "No department with this code.")
+    return department
+
+
+def _coverage(department: Department | None) -> list[dict[str, Any]]:
+    scope = scope_of(db.session, department, None)
+    rows = coverage(
+        db.session,
+        departments=scope.rows_for,
+        scope_roots=scope.roots,
+        today=local_today(),
+        due_soon_days=current_app.config["DUE_SOON_DAYS"],
+    )
+    return [
+        {
+            "requirement_id": row.requirement.id,
+            "requirement": row.requirement.name,
+            "department": None if row.department is None else row.department.code,
+            "in_scope": row.in_scope,
+            "compliant": row.compliant,
+            "due_soon": row.due_soon,
+            "overdue": row.overdue,
+            "pending": row.pending,
+            "exempt": row.exempt,
+            "covered": row.covered,
+            "coverage_percent": percent_covered(row.covered, row.in_scope),
+        }
+        for row in rows
+    ]

@@ -1,0 +1,296 @@
+"""Departments, staff and completions written in batches through the import's rules."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from app.api.models import IdempotentRequest, Scope
+from app.core.audit import AuditEntry
+from app.courses.models import Completion
+from app.extensions import db
+from app.staff.models import Department, Employee
+from tests.api.conftest import bearer
+
+
+def staff_item(number: str, department: str = "FB1", **fields):
+    return {
+        "personnel_number": number,
+        "first_name": "Ayşe",
+        "last_name": f"Yılmaz {number}",
+        "department": department,
+        "entry_date": "2020-01-01",
+        **fields,
+    }
+
+
+def test_departments_then_staff_are_upserted(client, api_token):
+    token = api_token(Scope.STAFF_WRITE)
+    departments = client.post(
+        "/api/v1/departments/batch",
+        json={
+            "items": [
+                {"code": "FB1", "name": "Bürgeramt", "parent": "D2"},
+                {"code": "D2", "name": "Dezernat II"},
+            ]
+        },
+        headers=bearer(token),
+    )
+    assert departments.status_code == 200, departments.json
+    assert departments.json["created"] == 2
+    child = db.session.scalar(select(Department).where(Department.code == "FB1"))
+    assert child.parent.code == "D2"
+
+    staff = client.post(
+        "/api/v1/staff/batch",
+        json={"items": [staff_item("0001"), staff_item("0002", email="a@stadt.example")]},
+        headers=bearer(token),
+    )
+    assert staff.status_code == 200, staff.json
+    assert staff.json == {
+        "created": 2,
+        "updated": 0,
+        "deactivated": 0,
+        "unchanged": 0,
+        "warnings": [],
+    }
+    again = client.post(
+        "/api/v1/staff/batch",
+        json={"items": [staff_item("0001", position="Sachbearbeitung"), staff_item("0003")]},
+        headers=bearer(token),
+    )
+    assert again.json["created"] == 1 and again.json["updated"] == 1
+    # position was sent for every item of this batch; e-mail for none: kept.
+    kept = db.session.scalar(select(Employee).where(Employee.personnel_number == "0002"))
+    assert kept.email == "a@stadt.example"
+    audit = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "api_batch", AuditEntry.entity == "staff")
+    ).all()
+    assert [entry.actor for entry in audit] == ["api: client 1", "api: client 1"]
+    assert audit[1].channel == "api" and audit[1].after["created"] == ["0003"]
+
+
+def test_a_batch_with_problems_changes_nothing_and_names_each_item(client, api_token, make):
+    make.department("FB1")
+    token = api_token(Scope.STAFF_WRITE)
+    response = client.post(
+        "/api/v1/staff/batch",
+        json={
+            "items": [
+                staff_item("0001"),
+                staff_item("0002", department="NOPE"),
+                staff_item("0001"),
+                staff_item("0004", email="not-an-address"),
+            ]
+        },
+        headers=bearer(token),
+    )
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert response.json["type"] == "/api/v1/docs#problem-rejected-rows"
+    found = {(p["item"], p["field"], p["code"]) for p in response.json["problems"]}
+    assert found == {
+        (2, "department", "unknown_department"),
+        (3, "personnel_number", "duplicate_personnel_number"),
+        (4, "email", "bad_email"),
+    }
+    assert all(p["detail"] for p in response.json["problems"])
+    assert db.session.scalar(select(func.count()).select_from(Employee)) == 0
+
+
+def test_schema_problems_are_422_with_the_item_and_field(client, api_token):
+    token = api_token(Scope.STAFF_WRITE)
+    response = client.post(
+        "/api/v1/staff/batch",
+        json={"items": [staff_item("1"), {**staff_item("2"), "entry_date": "yesterday"}]},
+        headers=bearer(token),
+    )
+    assert response.status_code == 422
+    assert response.json["type"] == "/api/v1/docs#problem-invalid-request"
+    assert response.json["problems"][0]["item"] == 2
+    assert response.json["problems"][0]["field"] == "entry_date"
+
+
+def test_a_leaver_is_deactivated_by_the_exit_date(client, api_token, make):
+    department = make.department("FB1")
+    make.employee(department, personnel_number="0001")
+    token = api_token(Scope.STAFF_WRITE)
+    gone = (date.today() - timedelta(days=3)).isoformat()
+    response = client.post(
+        "/api/v1/staff/batch",
+        json={"items": [staff_item("0001", exit_date=gone)]},
+        headers=bearer(token),
+    )
+    assert response.json["deactivated"] == 1
+    db.session.expire_all()
+    assert db.session.scalar(select(Employee.active)) is False
+
+
+def test_a_retry_with_the_same_key_changes_nothing(client, api_token, make):
+    make.department("FB1")
+    token = api_token(Scope.STAFF_WRITE)
+    headers = {**bearer(token), "Idempotency-Key": "sync-2026-12-04-batch-1"}
+    body = {"items": [staff_item("0001")]}
+    first = client.post("/api/v1/staff/batch", json=body, headers=headers)
+    assert first.status_code == 200 and first.json["created"] == 1
+    # Meanwhile HR corrects the name on a page; a retry of the old batch must not undo it.
+    person = db.session.scalar(select(Employee))
+    person.first_name = "Ayse"
+    db.session.commit()
+    retry = client.post("/api/v1/staff/batch", json=body, headers=headers)
+    assert retry.status_code == 200
+    assert retry.json == first.json
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    db.session.expire_all()
+    assert db.session.scalar(select(Employee.first_name)) == "Ayse"
+    changed = client.post(
+        "/api/v1/staff/batch", json={"items": [staff_item("0002")]}, headers=headers
+    )
+    assert changed.status_code == 422
+    assert changed.json["type"] == "/api/v1/docs#problem-idempotency-key-reused"
+    assert db.session.scalar(select(func.count()).select_from(Employee)) == 1
+
+
+def test_concurrent_requests_with_one_key_apply_once(app, api_token, make):
+    make.department("FB1")
+    token = api_token(Scope.STAFF_WRITE)
+    headers = {**bearer(token), "Idempotency-Key": "same"}
+    body = {"items": [staff_item(f"{n:04d}") for n in range(200)]}
+    answers: list[tuple[int, dict]] = []
+    start = threading.Barrier(4)
+
+    def call() -> None:
+        with app.app_context():
+            own = app.test_client()
+            start.wait()
+            response = own.post("/api/v1/staff/batch", json=body, headers=headers)
+            answers.append((response.status_code, response.json))
+            db.session.remove()
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [status for status, _ in answers] == [200] * 4
+    assert {answer["created"] for _, answer in answers} == {200}
+    assert db.session.scalar(select(func.count()).select_from(Employee)) == 200
+    assert db.session.scalar(select(func.count()).select_from(IdempotentRequest)) == 1
+    batches = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "api_batch")
+    assert db.session.scalar(batches) == 1
+
+
+def test_completions_are_created_with_the_course_validity_and_listed(client, api_token, make):
+    root = make.department("D1")
+    child = make.department("FB1", parent=root)
+    other = make.department("FB9")
+    make.employee(child, personnel_number="0001")
+    make.employee(other, personnel_number="0009")
+    make.course("IKK", validity_months=36)
+    token = api_token(Scope.COMPLETIONS_WRITE, Scope.COMPLETIONS_READ)
+    created = client.post(
+        "/api/v1/completions/batch",
+        json={
+            "items": [
+                {"personnel_number": "0001", "course": "IKK", "completed_on": "2026-03-31"},
+                {"personnel_number": "0009", "course": "IKK", "completed_on": "2026-04-02"},
+                {"personnel_number": "0009", "course": "IKK", "completed_on": "2025-04-02"},
+            ]
+        },
+        headers=bearer(token),
+    )
+    assert created.status_code == 200, created.json
+    assert created.json["created"] == 3
+    valid = db.session.scalar(
+        select(Completion.valid_until).where(Completion.completed_on == date(2026, 3, 31))
+    )
+    assert valid == date(2029, 3, 30)
+    future = client.post(
+        "/api/v1/completions/batch",
+        json={
+            "items": [{"personnel_number": "0001", "course": "IKK", "completed_on": "2999-01-01"}]
+        },
+        headers=bearer(token),
+    )
+    assert future.status_code == 422 and future.json["problems"][0]["code"] == "future_date"
+
+    subtree = client.get(
+        "/api/v1/completions?from=2026-01-01&to=2026-12-31&department=D1", headers=bearer(token)
+    )
+    assert [item["personnel_number"] for item in subtree.json["items"]] == ["0001"]
+    pages, cursor = [], None
+    while True:
+        query = "/api/v1/completions?from=2025-01-01&to=2026-12-31&limit=2"
+        page = client.get(query + (f"&cursor={cursor}" if cursor else ""), headers=bearer(token))
+        pages.append([item["completed_on"] for item in page.json["items"]])
+        cursor = page.json["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [["2025-04-02", "2026-03-31"], ["2026-04-02"]]
+    bad = client.get(
+        "/api/v1/completions?from=2025-01-01&to=2026-12-31&cursor=abc", headers=bearer(token)
+    )
+    assert bad.status_code == 422
+    unknown = client.get(
+        "/api/v1/completions?from=2025-01-01&to=2026-12-31&department=XX", headers=bearer(token)
+    )
+    assert unknown.status_code == 422 and unknown.json["problems"][0]["field"] == "department"
+
+
+def test_attendance_lists_person_day_and_hours(client, api_token, make):
+    from datetime import timedelta as delta
+
+    from app.courses.models import Enrolment
+
+    office = make.department("FB1")
+    person = make.employee(office, personnel_number="0001")
+    session = make.course_session(starts_in=delta(days=2), hours=3)
+    db.session.add(Enrolment(session_id=session.id, employee_id=person.id, status="booked"))
+    db.session.commit()
+    token = api_token(Scope.ENROLMENTS_READ)
+    start, end = date.today().isoformat(), (date.today() + delta(days=7)).isoformat()
+    response = client.get(f"/api/v1/attendance?from={start}&to={end}", headers=bearer(token))
+    assert response.status_code == 200
+    [item] = response.json["items"]
+    assert item["personnel_number"] == "0001" and item["hours"] == 3.0
+    assert item["status"] == "booked"
+    assert (
+        client.get(f"/api/v1/attendance?from={end}&to={start}", headers=bearer(token)).status_code
+        == 422
+    )
+
+
+def test_people_statuses_of_a_subtree_come_in_pages(client, api_token, make):
+    from app.requirements.models import AudienceKind, AudienceRule, Requirement
+
+    top = make.department("D1")
+    office = make.department("FB1", parent=top)
+    elsewhere = make.department("FB9")
+    course = make.course("IKK", validity_months=None)
+    everyone = Requirement(name="Basis", first_due_date=date(2026, 3, 1), courses=[course])
+    everyone.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+    db.session.add(everyone)
+    db.session.commit()
+    for n in range(5):
+        make.employee(office, personnel_number=f"{n:04d}")
+    make.employee(elsewhere, personnel_number="9999")
+    token = api_token(Scope.COVERAGE_READ)
+    missing = client.get("/api/v1/coverage/departments/NOPE/people", headers=bearer(token))
+    assert missing.status_code == 404
+    assert missing.json["type"] == "/api/v1/docs#problem-not-found"
+    numbers, cursor = [], None
+    while True:
+        query = "/api/v1/coverage/departments/D1/people?limit=2"
+        page = client.get(query + (f"&cursor={cursor}" if cursor else ""), headers=bearer(token))
+        assert page.status_code == 200
+        numbers += [item["personnel_number"] for item in page.json["items"]]
+        cursor = page.json["next_cursor"]
+        if cursor is None:
+            break
+    assert numbers == [f"{n:04d}" for n in range(5)]
+    figures = client.get("/api/v1/coverage/departments/D1", headers=bearer(token)).json["items"]
+    assert {(row["department"], row["in_scope"]) for row in figures} >= {("D1", 5), ("FB1", 5)}
+    city = client.get("/api/v1/coverage", headers=bearer(token)).json["items"]
+    assert (None, 6) in {(row["department"], row["in_scope"]) for row in city}
