@@ -153,7 +153,8 @@ def seed_city(db, make) -> City:
             "enrolment_id": booked.id,
             "user_id": other.id,
             "employee_id": people[0].id,
-            "feed_id": 1,  # no such subscription: a 404, and the huge ids beside it
+            "feed_id": 1,  # no such subscription or API client: a 404, and huge ids beside
+            "client_id": 1,
         },
         codes={"code": "D1", "personnel_number": people[0].personnel_number},
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError
@@ -58,6 +58,14 @@ def init_api(app: Flask) -> None:
     csrf.exempt(bp)
     api.register_blueprint(bp)
     app.register_blueprint(pages)
+    app.extensions.setdefault("error_answers", []).append(_outside_any_operation)
+
+
+def _outside_any_operation(status: int) -> Response | None:
+    """A path under the API that names no operation (404) or a method it lacks (405)."""
+    if not request.path.startswith(f"{bp.url_prefix}/") or status not in STATUS_KINDS:
+        return None
+    return problem_response(STATUS_KINDS[status])
 
 
 @bp.errorhandler(ApiProblem)

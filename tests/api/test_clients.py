@@ -157,3 +157,14 @@ def test_openapi_document_and_docs_page_need_no_token(client):
     html = docs.get_data(as_text=True)
     assert "POST /api/v1/staff/batch" in html and 'id="problem-rate-limited"' in html
     assert "cdn" not in html.lower() and "<script" not in html.split("</header>")[-1]
+
+
+def test_paths_under_the_api_that_name_no_operation_answer_problem_documents(client):
+    unknown = client.get("/api/v1/nothing-here")
+    wrong_method = client.delete("/api/v1/staff/batch")
+
+    assert unknown.status_code == 404 and wrong_method.status_code == 405
+    for response in (unknown, wrong_method):
+        assert response.mimetype == "application/problem+json"
+        assert response.get_json()["status"] == response.status_code
+    assert client.get("/no-such-page").mimetype == "text/html"  # pages keep their error page
