@@ -10,7 +10,9 @@ from app.api.tasks import forget_old_answers
 from app.core.types import utcnow
 
 
-def test_answers_older_than_the_setting_are_forgotten_and_a_second_run_changes_nothing(app, db):
+def test_answers_older_than_the_setting_are_forgotten_and_a_second_run_changes_nothing(
+    app, db, celery_worker
+):
     client, _token = services.create_client(
         db.session, name="HR-System", scopes=["staff:write"], created_by="test"
     )
