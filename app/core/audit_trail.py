@@ -21,13 +21,13 @@ from __future__ import annotations
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, event, insert, inspect
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session, UOWTransaction, scoped_session
 from sqlalchemy.orm.attributes import NO_VALUE, get_history
 from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 from sqlalchemy.orm.state import InstanceState
 
 from app.core.audit import Actor, AuditEntry, Channel, _json_dict, current_actor
-from app.core.types import utcnow
+from app.core.types import DbSession, utcnow
 
 HIDDEN_SET = "(set)"
 HIDDEN_CHANGED = "(changed)"
@@ -46,6 +46,19 @@ def user_actor(user: Login, channel: Channel | None = None) -> Actor:
     CLI): for work done on someone's behalf, such as an import a worker applies after HR
     confirmed it, or for a person not logged in yet (a password reset link)."""
     return Actor(user_id=user.id, name=user.email, channel=channel or current_actor().channel)
+
+
+def commit_access_log(db_session: DbSession) -> None:
+    """Commit what a page recorded in the access log without expiring what the page has loaded:
+    it is rendered (or streamed) after the commit, and reading every row again would cost a
+    statement per row, or fail once a streamed response's objects have left the session."""
+    session = db_session() if isinstance(db_session, scoped_session) else db_session
+    expiring = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring
 
 
 def register_audit_trail() -> None:

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.audit import record_access
+from app.core.audit_trail import commit_access_log
 from app.core.forms import attach_errors
 from app.core.pdf import static_file
 from app.core.roles import Role, roles_required
@@ -202,7 +203,7 @@ def book(session_id: int):
             employee_ids=[e.id for e in candidates],
             detail=request.full_path[:200],
         )
-        db.session.commit()
+        commit_access_log(db.session)
     return render_template(
         "courses/book.html",
         course_session=course_session,
@@ -268,7 +269,7 @@ def book_person(personnel_number: str):
         ),
     )
     record_access(db.session, purpose="person", employee_ids=[person.id], detail=request.path)
-    db.session.commit()
+    commit_access_log(db.session)
     return render_template(
         "courses/book_person.html",
         person=person,
@@ -332,7 +333,7 @@ def mark_attendance(session_id: int):
         employee_ids=[e.employee_id for e in seated],
         detail=request.path,
     )
-    db.session.commit()
+    commit_access_log(db.session)
     return render_template(
         "courses/attendance.html",
         course_session=course_session,
@@ -360,7 +361,7 @@ def sign_in_sheet_pdf(session_id: int):
         employee_ids=sign_in_sheet.participant_ids(course_session),
         detail=filename,
     )
-    db.session.commit()
+    commit_access_log(db.session)
     return (
         body,
         200,

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.core.audit import record_access
+from app.core.audit_trail import commit_access_log
 from app.core.roles import Role
 from app.core.services import is_safe_redirect_path
 from app.core.types import BERLIN, utcnow
@@ -103,7 +104,7 @@ def session(session_id: int):
             employee_ids=[e.employee_id for e in listed],
             detail=request.path,
         )
-        db.session.commit()
+        commit_access_log(db.session)
     return render_template("courses/session.html", **context)
 
 

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.audit import record_access
+from app.core.audit_trail import commit_access_log
 from app.core.clock import local_today
 from app.core.forms import ActionOnlyForm
 from app.core.pdf import static_file
@@ -98,7 +99,7 @@ def session_invitations_pdf(session_id: int):
 def _record_access(purpose: str, employee_ids: list[int], detail: str) -> None:
     """Letters and their list name people: who saw them goes to the access log."""
     record_access(db.session, purpose=purpose, employee_ids=employee_ids, detail=detail)
-    db.session.commit()
+    commit_access_log(db.session)
 
 
 def _scope() -> list[Department] | None:

@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.core.audit import record_access
+from app.core.audit_trail import commit_access_log
 from app.core.background import commit_and_start
 from app.core.clock import local_today
 from app.core.roles import Role, roles_required
@@ -217,7 +218,7 @@ def _record_access(purpose: str, employee_ids: list[int], department: Department
     """Who saw whose status (the access log), committed before the page is sent."""
     detail = f"{request.path} {department.code if department else ''}".strip()
     record_access(db.session, purpose=purpose, employee_ids=employee_ids, detail=detail)
-    db.session.commit()
+    commit_access_log(db.session)
 
 
 def _record_export(filename: str, roots: list[Department] | None, file_format: str) -> None:
@@ -230,7 +231,7 @@ def _record_export(filename: str, roots: list[Department] | None, file_format: s
         today=local_today(),
         due_soon_days=current_app.config["DUE_SOON_DAYS"],
     )
-    db.session.commit()
+    commit_access_log(db.session)
 
 
 def _attachment(filename: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.core.audit import record_access
+from app.core.audit_trail import commit_access_log
 from app.core.clock import local_today
 from app.core.forms import ActionOnlyForm, attach_errors
 from app.core.roles import Role, roles_required
@@ -92,7 +93,7 @@ def exemptions(requirement_id: int):
         employee_ids=[exemption.employee_id for exemption in exempted],
         detail=request.path,
     )
-    db.session.commit()
+    commit_access_log(db.session)
     return render_template(
         "requirements/exemptions.html",
         requirement=requirement,

@@ -6,6 +6,7 @@ from flask import abort, render_template, request
 from flask_login import current_user
 
 from app.core.audit import record_access
+from app.core.audit_trail import commit_access_log
 from app.core.roles import Role, roles_required
 from app.extensions import db
 from app.staff import bp, services
@@ -59,5 +60,5 @@ def _employee_page(template: str, *, roots: list[Department] | None, **context):
         employee_ids=[employee.id for employee in pagination.items],
         detail=request.full_path.rstrip("?")[:200],
     )
-    db.session.commit()
+    commit_access_log(db.session)
     return render_template(template, pagination=pagination, q=text, **context)
