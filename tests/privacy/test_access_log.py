@@ -136,3 +136,20 @@ def test_the_command_line_report_is_recorded_as_the_command(app, city):  # noqa:
     assert (viewer, purpose) == ("cli: coverage-report", "export")
     assert detail.endswith(".csv")
     assert ids == set(db.session.scalars(select(Employee.id)))
+
+
+def test_a_heads_streamed_csv_still_reads_its_scope_after_the_access_is_recorded(
+    client,
+    login,
+    make,
+    city,  # noqa: F811
+):
+    make.user("leitung@stadt.example", roles=(Role.EMPLOYEE, Role.HEAD), heads=(city["d3"],))
+    login("leitung@stadt.example")
+    response = client.get("/reports/people.csv")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "Überfällig0" in body and "Geschult0" not in body
+    ((viewer, purpose, _detail, ids),) = _events()
+    assert (viewer, purpose) == ("leitung@stadt.example", "export")
+    assert ids == _ids("Überfällig0", "Überfällig1", '=HYPERLINK("http://evil")')
