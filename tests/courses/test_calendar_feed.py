@@ -3,9 +3,12 @@
 import re
 
 from icalendar import Calendar
+from sqlalchemy import select
 
+from app.courses.models import CalendarFeed
 from app.courses.services import catalogue, enrolment
 from tests.conftest import csrf_token
+from tests.courses.concurrent import post_at_once, tabs_of
 
 
 def _enrol(client, course_session) -> None:
@@ -84,3 +87,22 @@ def test_a_guessed_or_borrowed_token_finds_nothing(app, client, login, make, sta
     assert anonymous.get(f"/courses/calendar/{feed_id}/{token[:-1]}x.ics").status_code == 404
     assert anonymous.get(f"/courses/calendar/{int(feed_id) + 1}/{token}.ics").status_code == 404
     assert anonymous.get(f"/courses/calendar/{feed_id}/{token}.ics").status_code == 200
+
+
+def test_clicking_create_or_end_many_times_at_once_leaves_one_answer_each(
+    app, client, db, login, make, staff_user
+):
+    login(staff_user.email)
+    token = csrf_token(client, "/courses/mine")
+    tabs = tabs_of(client, app, 8)
+
+    created = post_at_once(app, tabs, "/courses/mine/calendar", {"csrf_token": token})
+    assert [r.status_code for r in created] == [302] * 8
+    feeds = db.session.scalars(select(CalendarFeed)).all()
+    assert [feed.employee_id for feed in feeds] == [staff_user.employee.id]
+    assert app.test_client().get(_feed_address(client)).status_code == 200
+
+    ended = post_at_once(app, tabs, "/courses/mine/calendar/stop", {"csrf_token": token})
+    assert [r.status_code for r in ended] == [302] * 8
+    db.session.expire_all()
+    assert db.session.scalars(select(CalendarFeed)).all() == []

@@ -14,7 +14,8 @@ import secrets
 from base64 import urlsafe_b64encode
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.core.types import DbSession, utcnow
@@ -36,11 +37,20 @@ def feed_of(db_session: DbSession, employee: Employee) -> CalendarFeed | None:
 
 
 def start_feed(db_session: DbSession, employee: Employee) -> CalendarFeed:
-    """Give the person an address, or a new one (the old stops working at once)."""
+    """Give the person an address, or a new one (the old stops working at once).
+
+    Two clicks at the same moment both end with the one row: the second's INSERT waits for the
+    first's and, refused by the unique key, renews the row the first made."""
     feed = feed_of(db_session, employee)
     if feed is None:
-        feed = CalendarFeed(employee=employee)
-        db_session.add(feed)
+        try:
+            with db_session.begin_nested():
+                feed = CalendarFeed(employee_id=employee.id, nonce=secrets.token_urlsafe(32))
+                db_session.add(feed)
+        except IntegrityError:
+            feed = feed_of(db_session, employee)
+            if feed is None:  # made and ended again in between: nothing to renew
+                raise
     feed.nonce = secrets.token_urlsafe(32)
     feed.created_at = utcnow()
     feed.last_fetched_at = None
@@ -49,13 +59,14 @@ def start_feed(db_session: DbSession, employee: Employee) -> CalendarFeed:
 
 
 def stop_feed(db_session: DbSession, employee: Employee) -> bool:
-    """End the subscription; the address stops working. False if there was none."""
-    feed = feed_of(db_session, employee)
-    if feed is None:
-        return False
-    db_session.delete(feed)
-    db_session.flush()
-    return True
+    """End the subscription; the address stops working. False if there was none (also when
+    another click ended it a moment ago)."""
+    ended = db_session.execute(
+        delete(CalendarFeed)
+        .where(CalendarFeed.employee_id == employee.id)
+        .returning(CalendarFeed.id)
+    )
+    return ended.first() is not None
 
 
 def feed_token(feed: CalendarFeed, *, secret: str) -> str:
