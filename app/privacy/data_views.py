@@ -24,19 +24,7 @@ NO_STORE = "no-store"
 @login_required
 def my_data_page():
     employee = current_user.employee
-    data = _collect(employee) if employee is not None else None
-    return _no_store(
-        render_template(
-            "privacy/my_data.html",
-            employee=employee,
-            data=data,
-            labels=my_data.section_labels(),
-            fields=my_data.field_labels(),
-            values=my_data.value_labels(),
-            coded=my_data.CODED_FIELDS,
-            for_hr=False,
-        )
-    )
+    return _data_page(employee, _collect(employee) if employee is not None else None, False)
 
 
 @bp.route("/my-data.<any(json, pdf):file_format>")
@@ -48,7 +36,7 @@ def my_data_download(file_format: str):
     return _download(_collect(employee), file_format)
 
 
-@bp.route("/people/<int(max=2147483647):employee_id>")
+@bp.route("/people/<int:employee_id>")
 @roles_required(Role.HR)
 def person_data_page(employee_id: int):
     employee = db.get_or_404(Employee, employee_id)
@@ -57,6 +45,11 @@ def person_data_page(employee_id: int):
         db.session, purpose="person_data", employee_ids=[employee.id], detail="Meine Daten"
     )
     commit_access_log(db.session)
+    return _data_page(employee, data, True)
+
+
+def _data_page(employee: Employee | None, data: dict[str, Any] | None, for_hr: bool) -> Response:
+    """The page of what is held about ``employee``: their own, or HR's for a request."""
     return _no_store(
         render_template(
             "privacy/my_data.html",
@@ -66,12 +59,12 @@ def person_data_page(employee_id: int):
             fields=my_data.field_labels(),
             values=my_data.value_labels(),
             coded=my_data.CODED_FIELDS,
-            for_hr=True,
+            for_hr=for_hr,
         )
     )
 
 
-@bp.route("/people/<int(max=2147483647):employee_id>/data.<any(json, pdf):file_format>")
+@bp.route("/people/<int:employee_id>/data.<any(json, pdf):file_format>")
 @roles_required(Role.HR)
 def person_data_download(employee_id: int, file_format: str):
     """HR's copy of a person's data on their request: recorded in the audit and access logs."""
