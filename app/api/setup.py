@@ -62,10 +62,17 @@ def init_api(app: Flask) -> None:
 
 
 def _outside_any_operation(status: int) -> Response | None:
-    """A path under the API that names no operation (404) or a method it lacks (405)."""
-    if not request.path.startswith(f"{bp.url_prefix}/") or status not in STATUS_KINDS:
+    """Errors under the API that the app answers before (or instead of) the blueprint's own
+    handlers, whose code-specific page handlers Flask prefers: a path that names no operation
+    (404), a method it lacks (405), and input refused for every request before any view runs
+    (400, e.g. a NUL character in a parameter), which the API documents as an invalid request."""
+    if not request.path.startswith(f"{bp.url_prefix}/"):
         return None
-    return problem_response(STATUS_KINDS[status])
+    if status == 400:
+        return problem_response("invalid-request")
+    if status in STATUS_KINDS:
+        return problem_response(STATUS_KINDS[status])
+    return None
 
 
 @bp.errorhandler(ApiProblem)

@@ -162,9 +162,11 @@ def test_openapi_document_and_docs_page_need_no_token(client):
 def test_paths_under_the_api_that_name_no_operation_answer_problem_documents(client):
     unknown = client.get("/api/v1/nothing-here")
     wrong_method = client.delete("/api/v1/staff/batch")
+    nul = client.get("/api/v1/coverage", query_string={"cursor": "a\x00b"})
 
     assert unknown.status_code == 404 and wrong_method.status_code == 405
-    for response in (unknown, wrong_method):
+    assert nul.status_code == 422  # refused before any view, answered as documented
+    for response in (unknown, wrong_method, nul):
         assert response.mimetype == "application/problem+json"
         assert response.get_json()["status"] == response.status_code
     assert client.get("/no-such-page").mimetype == "text/html"  # pages keep their error page
