@@ -21,6 +21,8 @@ def _feed_address(client) -> str:
     token = csrf_token(client, "/courses/mine")
     assert client.post("/courses/mine/calendar", data={"csrf_token": token}).status_code == 302
     page = client.get("/courses/mine").get_data(as_text=True)
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    assert "feed-url" not in title and page.count('id="feed-url"') == 1
     found = re.search(r'id="feed-url" value="http://localhost(/courses/calendar/[^"]+\.ics)"', page)
     assert found, page
     return found.group(1)
