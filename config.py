@@ -273,6 +273,11 @@ class Config:
     #: The coverage page shows every requirement in an overview, and the tables and charts of
     #: this many per page.
     COVERAGE_REQUIREMENTS_PER_PAGE = _env_int("COVERAGE_REQUIREMENTS_PER_PAGE", 10)
+    #: The start page offers this many next dates per training still to do (all of them are on
+    #: "Meine Pflichtschulungen") and lists this many of the newest completed trainings (all of
+    #: them are on "Meine Schulungen").
+    START_PAGE_DATES_PER_REQUIREMENT = _env_int("START_PAGE_DATES_PER_REQUIREMENT", 1)
+    START_PAGE_COMPLETIONS = _env_int("START_PAGE_COMPLETIONS", 5)
     #: Start the rebuild task as soon as the change that queued it commits (else: the sweep).
     COVERAGE_REBUILD_ON_COMMIT = _env_bool("COVERAGE_REBUILD_ON_COMMIT", True)
     #: A running rebuild that has not reported progress for this long lost its worker and is

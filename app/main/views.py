@@ -59,13 +59,21 @@ def _inject_layout() -> dict:
 @login_required
 def home():
     employee = current_user.employee
-    overview = course_services.employee_overview(db.session, employee) if employee else None
+    config = current_app.config
+    overview = (
+        course_services.employee_overview(
+            db.session, employee, completions_limit=config["START_PAGE_COMPLETIONS"]
+        )
+        if employee
+        else None
+    )
     items = (
         my_requirements(
             db.session,
             employee,
             today=local_today(),
-            due_soon_days=current_app.config["DUE_SOON_DAYS"],
+            due_soon_days=config["DUE_SOON_DAYS"],
+            dates_per_requirement=config["START_PAGE_DATES_PER_REQUIREMENT"],
         )
         if employee
         else []
@@ -89,6 +97,7 @@ def home():
         counts=counts,
         city=city,
         letters=letters,
+        more_dates_link=True,
     )
 
 

@@ -66,7 +66,7 @@ def collect(
         "exemptions": _exemptions(db_session, employee),
         "requirements": [
             {
-                "requirement": row.requirement.name,
+                "requirement": row.name,
                 "status": row.status,
                 "due_date": row.due_date,
                 "valid_until": row.valid_until,

@@ -24,15 +24,19 @@ if TYPE_CHECKING:
 DateCell = TypeVar("DateCell")
 
 
+#: Each status's word, translated into the current language when called.
+_STATUS_LABEL: dict[str, Callable[[], str]] = {
+    "compliant": lambda: _("compliant"),
+    "due_soon": lambda: _("due soon"),
+    "overdue": lambda: _("overdue"),
+    "pending": lambda: _("not yet due"),
+    "exempt": lambda: _("exempt"),
+}
+
+
 def status_labels() -> dict[str, str]:
     """Each status in the current language (look them up once per export, not per row)."""
-    return {
-        "compliant": _("compliant"),
-        "due_soon": _("due soon"),
-        "overdue": _("overdue"),
-        "pending": _("not yet due"),
-        "exempt": _("exempt"),
-    }
+    return {status: label() for status, label in _STATUS_LABEL.items()}
 
 
 def coverage_note(due_soon_days: int) -> str:
@@ -46,7 +50,9 @@ def coverage_note(due_soon_days: int) -> str:
 
 
 def status_label(status: str) -> str:
-    return status_labels()[status]
+    """One status in the current language (translates that one word, not all five: pages call
+    it once per row)."""
+    return _STATUS_LABEL[status]()
 
 
 def display_date(value: date | None, unlimited: str | None = None) -> str:

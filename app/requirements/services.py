@@ -14,9 +14,20 @@ from app.auth.models import User
 from app.core.roles import Role
 from app.core.types import DbSession
 from app.courses.models import Course, CourseSession
-from app.courses.services.queries import next_open_sessions
-from app.requirements.models import AudienceKind, AudienceRule, Exemption, Requirement
-from app.requirements.status import PersonStatus, Status, people
+from app.courses.services.queries import (
+    DATE_OFFER_COLUMNS,
+    DateOffer,
+    next_open_session_ids,
+    next_open_sessions,
+)
+from app.requirements.models import (
+    AudienceKind,
+    AudienceRule,
+    Exemption,
+    Requirement,
+    requirement_courses,
+)
+from app.requirements.status import Status, status_query
 from app.staff.models import Department, Employee
 
 
@@ -150,30 +161,82 @@ def end_exemption(db_session: DbSession, exemption: Exemption, *, today: date, a
     db_session.flush()
 
 
+#: The statuses whose requirement offers dates to book (the others are met or waived).
+OPEN_STATUSES = (Status.OVERDUE.value, Status.DUE_SOON.value, Status.PENDING.value)
+
+
+@dataclass(frozen=True, slots=True)
+class MyRequirement:
+    """One of a person's requirements with its status on a day, as plain values."""
+
+    requirement_id: int
+    name: str
+    status: str
+    due_date: date | None
+    valid_until: date | None
+
+
 def my_requirements(
-    db_session: DbSession, employee: Employee, *, today: date, due_soon_days: int
-) -> list[tuple[PersonStatus, list[CourseSession]]]:
-    """The employee's requirements with their status, each with the next dates that would
-    fulfil it ("Meine Pflichtschulungen")."""
-    rows = list(
-        people(
-            db_session,
-            roots=None,
-            today=today,
-            due_soon_days=due_soon_days,
-            statuses=tuple(status.value for status in Status),
-            employee_id=employee.id,
+    db_session: DbSession,
+    employee: Employee,
+    *,
+    today: date,
+    due_soon_days: int,
+    dates_per_requirement: int = 3,
+) -> list[tuple[MyRequirement, list[DateOffer]]]:
+    """The employee's requirements with their status, soonest due first, each still to be met
+    with the next ``dates_per_requirement`` dates that would fulfil it ("Meine
+    Pflichtschulungen"). Two queries however many requirements and dates; plain values, no
+    ORM objects (the start page of every employee shows it)."""
+    statuses = status_query(
+        today=today, due_soon_days=due_soon_days, employee_id=employee.id
+    ).subquery()
+    rows = [
+        MyRequirement(*row)
+        for row in db_session.execute(
+            select(
+                statuses.c.requirement_id,
+                Requirement.name,
+                statuses.c.status,
+                statuses.c.due_date,
+                statuses.c.valid_until,
+            )
+            .join(Requirement, Requirement.id == statuses.c.requirement_id)
+            .order_by(statuses.c.due_date, Requirement.name, Requirement.id)
         )
+    ]
+    open_ids = [row.requirement_id for row in rows if row.status in OPEN_STATUSES]
+    dates: dict[int, list[DateOffer]] = {}
+    for requirement_id, offer in next_open_dates_of_requirements(
+        db_session, open_ids, per_course=dates_per_requirement
+    ):
+        offers = dates.setdefault(requirement_id, [])
+        if len(offers) < dates_per_requirement:
+            offers.append(offer)
+    return [(row, dates.get(row.requirement_id, [])) for row in rows]
+
+
+def next_open_dates_of_requirements(
+    db_session: DbSession, requirement_ids: Sequence[int], *, per_course: int
+) -> list[tuple[int, DateOffer]]:
+    """(requirement id, date) for the next ``per_course`` dates (as ``next_open_sessions``) of
+    each course that fulfils one of these requirements, soonest first, in one query."""
+    ids = list(requirement_ids)
+    courses = select(requirement_courses.c.course_id).where(
+        requirement_courses.c.requirement_id.in_(ids)
     )
-    load_courses(db_session, {row.requirement.id for row in rows})
-    # The next dates of all those courses in one query; a requirement's next dates are among
-    # the next few of each of its courses.
-    upcoming = next_open_sessions(
-        db_session,
-        sorted({course.id for row in rows for course in row.requirement.courses}),
-        per_course=NEXT_DATES,
+    rows = db_session.execute(
+        select(requirement_courses.c.requirement_id, *DATE_OFFER_COLUMNS)
+        .select_from(CourseSession)
+        .join(CourseSession.course)
+        .join(requirement_courses, requirement_courses.c.course_id == CourseSession.course_id)
+        .where(
+            requirement_courses.c.requirement_id.in_(ids),
+            CourseSession.id.in_(next_open_session_ids(courses, per_course)),
+        )
+        .order_by(CourseSession.starts_at, CourseSession.id)
     )
-    return [(row, _next_of(row.requirement, upcoming)) for row in rows]
+    return [(requirement_id, DateOffer(*offer)) for requirement_id, *offer in rows]
 
 
 def load_courses(db_session: DbSession, requirement_ids: Iterable[int]) -> None:

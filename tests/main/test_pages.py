@@ -150,3 +150,43 @@ def test_production_refuses_the_default_secret_key(app_env):
 
 def test_health_endpoint_answers(client):
     assert client.get("/health").get_json() == {"status": "ok"}
+
+
+def test_start_page_offers_the_soonest_date_per_training_and_the_newest_completions(
+    app, client, make, login, db
+):
+    """The start page is what a person reads when the reminder wave arrives: per training still
+    to do its soonest date (with a link to all of them), and the newest completions (with a
+    link to all); "Meine Pflichtschulungen" and "Meine Schulungen" keep the full lists."""
+    from datetime import timedelta
+
+    from app.courses.models import Completion
+    from app.requirements.models import AudienceKind, AudienceRule, Requirement
+
+    person = make.employee(first_name="Aylin")
+    make.user("aylin@stadt.example", employee=person)
+    course = make.course("EH", title="Erste Hilfe")
+    rule = Requirement(name="Erste Hilfe", first_due_date=date.today(), courses=[course])
+    rule.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+    db.session.add(rule)
+    dates = [make.course_session(course, starts_in=timedelta(days=d)) for d in (30, 10, 20)]
+    for year in range(2010, 2018):
+        old = make.course(f"A{year}", title=f"Altkurs {year}")
+        db.session.add(Completion(employee=person, course=old, completed_on=date(year, 5, 1)))
+    db.session.commit()
+    login("aylin@stadt.example")
+
+    start = client.get("/").get_data(as_text=True)
+    mine = client.get("/requirements/mine").get_data(as_text=True)
+    assert f"/courses/sessions/{dates[1].id}/enrol" in start  # the soonest
+    assert f"/courses/sessions/{dates[2].id}/enrol" not in start
+    assert f'href="/requirements/mine#requirement-{rule.id}"' in start
+    assert f'id="requirement-{rule.id}"' in mine
+    assert all(f"/courses/sessions/{d.id}/enrol" in mine for d in dates)
+    shown = app.config["START_PAGE_COMPLETIONS"]
+    assert [y for y in range(2010, 2018) if f"Altkurs {y}" in start] == list(
+        range(2018 - shown, 2018)
+    )
+    assert 'href="/courses/mine#completions"' in start
+    history = client.get("/courses/mine").get_data(as_text=True)
+    assert all(f"Altkurs {y}" in history for y in range(2010, 2018))

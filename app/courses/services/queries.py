@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.core.clock import local_today
@@ -28,6 +28,8 @@ from app.staff.services import subtree_condition
 class EmployeeOverview:
     upcoming: list[Enrolment]
     completions: list[Completion]
+    #: Whether there are more completions than listed (``completions_limit``).
+    more_completions: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,11 @@ class CityFigures:
     valid_completions: int
 
 
-def employee_overview(db_session: DbSession, employee: Employee) -> EmployeeOverview:
-    """A person's coming sessions and their completions, newest first."""
+def employee_overview(
+    db_session: DbSession, employee: Employee, *, completions_limit: int | None = None
+) -> EmployeeOverview:
+    """A person's coming sessions and their completions, newest first (the newest
+    ``completions_limit`` of them when given)."""
     upcoming = db_session.scalars(
         select(Enrolment)
         .join(Enrolment.session)
@@ -52,13 +57,21 @@ def employee_overview(db_session: DbSession, employee: Employee) -> EmployeeOver
         .options(joinedload(Enrolment.session).joinedload(CourseSession.course))
         .order_by(CourseSession.starts_at)
     )
-    completions = db_session.scalars(
-        select(Completion)
-        .where(Completion.employee_id == employee.id)
-        .options(joinedload(Completion.course))
-        .order_by(Completion.completed_on.desc())
+    completions = list(
+        db_session.scalars(
+            select(Completion)
+            .where(Completion.employee_id == employee.id)
+            .options(joinedload(Completion.course))
+            .order_by(Completion.completed_on.desc(), Completion.id.desc())
+            .limit(None if completions_limit is None else completions_limit + 1)
+        )
     )
-    return EmployeeOverview(upcoming=list(upcoming), completions=list(completions))
+    more = completions_limit is not None and len(completions) > completions_limit
+    return EmployeeOverview(
+        upcoming=list(upcoming),
+        completions=completions[:completions_limit] if more else completions,
+        more_completions=more,
+    )
 
 
 def city_figures(db_session: DbSession, *, today: date | None = None) -> CityFigures:
@@ -148,13 +161,9 @@ def _upcoming(now: datetime, *, open_for_enrolment: bool) -> list[ColumnElement[
     return conditions
 
 
-def next_open_sessions(
-    db_session: DbSession, course_ids: Sequence[int], *, per_course: int
-) -> list[CourseSession]:
-    """The next ``per_course`` dates of each of these courses that a person can still book
-    themself (as ``find_sessions`` with ``open_for_enrolment``), in one query, soonest first."""
-    if not course_ids:
-        return []
+def next_open_session_ids(course_ids: Sequence[int] | Select, per_course: int) -> Select:
+    """A SELECT of the ids of the next ``per_course`` dates of each of these courses (or of the
+    courses a SELECT yields) that a person can still book themself."""
     now = utcnow()
     rank = (
         func.row_number()
@@ -168,20 +177,59 @@ def next_open_sessions(
         select(CourseSession.id, rank)
         .join(CourseSession.course)
         .where(
-            CourseSession.course_id.in_(list(course_ids)),
+            CourseSession.course_id.in_(
+                course_ids if isinstance(course_ids, Select) else list(course_ids)
+            ),
             *_upcoming(now, open_for_enrolment=True),
         )
         .subquery("ranked")
     )
+    return select(ranked.c.id).where(ranked.c.rank <= per_course)
+
+
+def next_open_sessions(
+    db_session: DbSession, course_ids: Sequence[int], *, per_course: int
+) -> list[CourseSession]:
+    """The next ``per_course`` dates of each of these courses that a person can still book
+    themself (as ``find_sessions`` with ``open_for_enrolment``), in one query, soonest first."""
+    if not course_ids:
+        return []
     return list(
         db_session.scalars(
             select(CourseSession)
-            .join(ranked, ranked.c.id == CourseSession.id)
-            .where(ranked.c.rank <= per_course)
+            .where(CourseSession.id.in_(next_open_session_ids(course_ids, per_course)))
             .options(joinedload(CourseSession.course))
             .order_by(CourseSession.starts_at, CourseSession.id)
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DateOffer:
+    """A date offered for booking on a page: what the page shows of it, read as plain values
+    (a page offering dozens of dates builds no ORM objects for them)."""
+
+    id: int
+    course_id: int
+    course_title: str
+    starts_at: datetime
+    capacity: int
+    seats_taken: int
+
+    @property
+    def free_seats(self) -> int:
+        return self.capacity - self.seats_taken
+
+
+#: The columns of a ``DateOffer``, in its order (with ``CourseSession`` joined to ``Course``).
+DATE_OFFER_COLUMNS = (
+    CourseSession.id,
+    CourseSession.course_id,
+    Course.title,
+    CourseSession.starts_at,
+    CourseSession.capacity,
+    CourseSession.seats_taken,
+)
 
 
 def enrolments_of(db_session: DbSession, course_session: CourseSession) -> list[Enrolment]:
