@@ -276,6 +276,9 @@ class Config:
     #: The start page offers this many next dates per training still to do (all of them are on
     #: "Meine Pflichtschulungen") and lists this many of the newest completed trainings (all of
     #: them are on "Meine Schulungen").
+    #: With Redis, parts of pages that many people see alike (the catalogue's dates) are kept
+    #: there until their data changes, and at most this many seconds (0: never kept).
+    PAGE_CACHE_SECONDS = _env_int("PAGE_CACHE_SECONDS", 300)
     START_PAGE_DATES_PER_REQUIREMENT = _env_int("START_PAGE_DATES_PER_REQUIREMENT", 1)
     START_PAGE_COMPLETIONS = _env_int("START_PAGE_COMPLETIONS", 5)
     #: Start the rebuild task as soon as the change that queued it commits (else: the sweep).

@@ -35,6 +35,9 @@ def create_app(config_class: type = Config) -> Flask:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
+    from app.core import page_cache
+
+    page_cache.init_app(app, db.session)
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -79,6 +79,8 @@ def db(app):
         limiter.reset()
         # A test that builds another app makes that app's Celery the default; undo it.
         app.extensions["celery"].set_default()
+        if "page_cache" in app.extensions:  # parts of pages kept in Redis by an earlier test
+            app.extensions["page_cache"].clear()
         yield _db
         _db.session.rollback()
         _clear_tables()

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import cast
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.core import page_cache
 from app.core.audit import commit_access_log, record_access
 from app.core.forms import ActionOnlyForm
 from app.core.input import db_int, valid_month
@@ -47,6 +49,25 @@ MAX_CATALOGUE_PAGE = 1000
 @bp.route("/")
 @login_required
 def catalogue():
+    page = request.args.get("page", 1, type=db_int)
+    if not 1 <= page <= MAX_CATALOGUE_PAGE:
+        abort(404)
+    filters = {key: value for key, value in request.args.items() if key != "page"}
+    # The same for everyone asking with these filters in this language, until a course or a
+    # date changes, or a date begins (the minute is part of the key).
+    key = (
+        str(get_locale()),
+        str(get_timezone()),
+        utcnow().replace(second=0, microsecond=0),
+        page,
+        current_app.config["CATALOGUE_DATES_PER_PAGE"],
+        sorted(request.args.items(multi=True)),
+    )
+    content = page_cache.fragment("catalogue", key, lambda: _catalogue_content(page, filters))
+    return render_template("courses/catalogue.html", content=content)
+
+
+def _catalogue_content(page: int, filters: dict[str, str]) -> str:
     form = SessionFilterForm(request.args)
     courses = queries.list_courses(db.session)
     form.course.choices = [("", _("any"))] + [(str(c.id), c.title) for c in courses]
@@ -56,9 +77,6 @@ def catalogue():
         language=form.language.data or None,
         format=form.format.data or None,
     )
-    page = request.args.get("page", 1, type=db_int)
-    if not 1 <= page <= MAX_CATALOGUE_PAGE:
-        abort(404)
     per_page = current_app.config["CATALOGUE_DATES_PER_PAGE"]
     # One more than a page: whether there is a next one, without counting them all.
     sessions = queries.find_sessions(
@@ -67,13 +85,14 @@ def catalogue():
     if page > 1 and not sessions:
         abort(404)
     return render_template(
-        "courses/catalogue.html",
+        "courses/_catalogue_content.html",
         form=form,
         courses=courses,
         sessions=sessions[:per_page],
         page=page,
         has_next=len(sessions) > per_page,
-        filters={key: value for key, value in request.args.items() if key != "page"},
+        filters=filters,
+        month_text=request.args.get("month", ""),
     )
 
 

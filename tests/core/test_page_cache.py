@@ -1,0 +1,147 @@
+"""Parts of pages kept in Redis stay correct on several nodes: a change made on one node shows
+on every other at once; a rolled-back change changes nothing; Redis down serves fresh pages.
+
+The tests that need Redis run in the suite's second pass (TEST_REDIS_URL); the behaviour a user
+sees (fresh seats after a booking elsewhere) is checked in both passes.
+"""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from sqlalchemy import event, select
+
+from app import create_app
+from app.core.page_cache import PREFIX, PageCache
+from app.core.roles import Role
+from app.courses.models import CourseSession
+from app.extensions import db as _db
+from config import TestConfig
+from tests import factories
+from tests.conftest import IsolatedClient, csrf_token
+
+needs_redis = pytest.mark.skipif(
+    not TestConfig.REDIS_URL, reason="the page cache lives in Redis (TEST_REDIS_URL)"
+)
+
+
+@pytest.fixture
+def other_node(app):
+    """A second web node: its own app, engine and Redis client; the same database and Redis."""
+    node = create_app(TestConfig)
+    node.test_client_class = IsolatedClient
+    yield node
+    with node.app_context():
+        _db.engine.dispose()
+    app.extensions["celery"].set_default()
+
+
+def _log_in(client, email: str) -> None:
+    token = csrf_token(client, "/auth/login")
+    response = client.post(
+        "/auth/login",
+        data={"email": email, "password": factories.DEFAULT_PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 302, response.status_code
+
+
+@pytest.fixture
+def catalogue_city(make, db):
+    """The id of a date with five free seats (an id: on SQLite, loading an expired object would
+    open a transaction that holds the other node's write back)."""
+    course = make.course(title="Interkulturelle Kompetenz im Bürgerservice")
+    course_session = make.course_session(course, capacity=5, location="Rathaus, Raum 101")
+    make.user("erika@stadt.example")
+    make.user("mehmet@stadt.example")
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    date_id = course_session.id
+    db.session.commit()
+    return date_id
+
+
+def test_a_booking_on_another_node_shows_in_the_catalogue_at_once(
+    app, client, other_node, catalogue_city
+):
+    _log_in(client, "erika@stadt.example")
+    assert "5 von 5" in client.get("/courses/").get_data(as_text=True)
+    assert "5 von 5" in client.get("/courses/").get_data(as_text=True)  # kept, when Redis is
+
+    with other_node.app_context():
+        elsewhere = other_node.test_client()
+        _log_in(elsewhere, "mehmet@stadt.example")
+        path = f"/courses/sessions/{catalogue_city}"
+        response = elsewhere.post(f"{path}/enrol", data={"csrf_token": csrf_token(elsewhere, path)})
+        assert response.status_code == 302
+
+    assert "4 von 5" in client.get("/courses/").get_data(as_text=True)
+
+
+def test_a_date_changed_by_hr_on_another_node_shows_at_once(
+    app, client, other_node, catalogue_city
+):
+    _log_in(client, "erika@stadt.example")
+    assert "Rathaus, Raum 101" in client.get("/courses/").get_data(as_text=True)
+    with other_node.app_context():
+        changed = _db.session.get(CourseSession, catalogue_city)
+        changed.location = "Stadtbibliothek, Saal 2"
+        _db.session.commit()
+    page = client.get("/courses/").get_data(as_text=True)
+    assert "Stadtbibliothek, Saal 2" in page and "Rathaus, Raum 101" not in page
+
+
+@needs_redis
+def test_the_catalogue_is_read_from_redis_until_its_data_changes(app, client, catalogue_city):
+    _log_in(client, "erika@stadt.example")
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    client.get("/courses/")
+    with app.app_context():
+        engine = _db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        kept = client.get("/courses/").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert "Interkulturelle Kompetenz im Bürgerservice" in kept
+    assert not [s for s in statements if "course_sessions" in s], statements  # only the login
+    assert list(app.extensions["page_cache"].client.scan_iter(f"{PREFIX}:catalogue:*"))
+    # An English reader gets their own copy, not the German one.
+    client.post("/language", data={"locale": "en", "csrf_token": csrf_token(client, "/")})
+    assert "5 of 5" in client.get("/courses/").get_data(as_text=True)
+
+
+@needs_redis
+def test_a_rolled_back_change_raises_no_generation(app, catalogue_city, db):
+    cache: PageCache = app.extensions["page_cache"]
+    generation = f"{PREFIX}:gen:catalogue"
+    before = int(cache.client.get(generation) or 0)
+    db.session.get(CourseSession, catalogue_city).location = "nirgends"
+    db.session.flush()
+    db.session.rollback()
+    db.session.execute(select(CourseSession.id)).all()
+    db.session.commit()
+    assert int(cache.client.get(generation) or 0) == before
+    db.session.get(CourseSession, catalogue_city).location = "Stadtbibliothek"
+    db.session.commit()
+    assert int(cache.client.get(generation) or 0) == before + 1
+
+
+def test_redis_unreachable_serves_the_page_fresh(app, client, catalogue_city, db):
+    """A page cache whose Redis is gone renders every time (and says so in the log)."""
+    unreachable = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    kept = app.extensions.get("page_cache")
+    app.extensions["page_cache"] = PageCache(unreachable, 300)
+    try:
+        _log_in(client, "erika@stadt.example")
+        assert "5 von 5" in client.get("/courses/").get_data(as_text=True)
+        db.session.get(CourseSession, catalogue_city).capacity = 7
+        db.session.commit()  # raising the generation fails quietly
+        assert "7 von 7" in client.get("/courses/").get_data(as_text=True)
+    finally:
+        if kept is None:
+            app.extensions.pop("page_cache")
+        else:
+            app.extensions["page_cache"] = kept
