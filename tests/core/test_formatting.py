@@ -26,3 +26,22 @@ def test_numbers_and_dates_read_as_flask_babel_writes_them(app, language):
         )
         # The same value in another locale is not taken from the remembered text.
         assert formatting.number(85.3) == ("85,3" if language == "de" else "85.3")
+
+
+def test_templates_translate_in_the_selected_and_in_a_forced_language(app):
+    """Templates look each language's catalogue up once; the words still follow the language
+    of the request, and a message rendered for someone else in theirs (force_locale)."""
+    template = app.jinja_env.from_string(
+        "{{ _('My overview') }} / {{ ngettext('%(num)d seat free', '%(num)d seats free', 2) }}"
+    )
+    with app.test_request_context():
+        session["locale"] = "de"
+        flask_babel.refresh()
+        assert template.render() == "Meine Übersicht / 2 Plätze frei"
+        with flask_babel.force_locale("en"):
+            assert template.render() == "My overview / 2 seats free"
+        assert template.render() == "Meine Übersicht / 2 Plätze frei"
+    with app.test_request_context():
+        session["locale"] = "en"
+        flask_babel.refresh()
+        assert template.render() == "My overview / 2 seats free"
