@@ -48,6 +48,11 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", action="append", help="measure only these page names")
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/13",
+        help="the page cache's Redis database (flushed first); '' for none",
+    )
     args = parser.parse_args()
     url = args.database_url or default_url(args.staff)
     subprocess.run(
@@ -67,8 +72,12 @@ def main() -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.pop("REDIS_URL", None)
     date_id = prepare(url)
+    if args.redis_url:  # as a city of this size runs: page parts kept in Redis
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushdb()
     port = free_port()
-    server = start_gunicorn(url, port, args.workers)
+    server = start_gunicorn(url, port, args.workers, args.redis_url)
     try:
         wait_for(port)
         employee, head = Client(port), Client(port)
@@ -98,6 +107,7 @@ def main() -> None:
                 "connections": args.connections,
                 "duration_s": args.duration,
                 "rounds": args.rounds,
+                "page_cache": bool(args.redis_url),
                 "cores": os.cpu_count(),
                 "pages": results,
             },
@@ -177,9 +187,26 @@ def prepare(url: str) -> int:
         return measured.id
 
 
-def start_gunicorn(url: str, port: int, workers: int) -> subprocess.Popen:
+def measured_date(url: str) -> int:
+    """The id of the date ``prepare`` filled with participants."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        found = connection.execute(text("SELECT min(id) FROM course_sessions")).scalar_one()
+    engine.dispose()
+    if found is None:
+        raise SystemExit("no dates yet: run bench/pages.py once, or pass --prepare")
+    return found
+
+
+def start_gunicorn(
+    url: str, port: int, workers: int, redis_url: str | None = None
+) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret"}
     env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     return subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
