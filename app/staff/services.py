@@ -184,18 +184,27 @@ def search_employees(
         query = query.where(subtree_condition(roots))
     if not include_inactive:
         query = query.where(Employee.active.is_(True))
-    text = text.strip()
-    if text:
-        pattern = f"%{text.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(Employee.last_name).like(pattern),
-                func.lower(Employee.first_name).like(pattern),
-                func.lower(Employee.personnel_number).like(pattern),
-                func.lower(Employee.email).like(pattern),
-            )
-        )
+    if text.strip():
+        query = query.where(employee_matches(text))
     return query.order_by(Employee.last_name, Employee.first_name, Employee.id)
+
+
+def employee_matches(text: str, *, with_department: bool = False) -> ColumnElement[bool]:
+    """A WHERE clause for people whose name ("Anna Weber" or "Weber, Anna" too), personnel
+    number or e-mail contains ``text`` (and, ``with_department``, their department's name: the
+    query must join it), whatever the case."""
+    pattern = f"%{text.strip().lower()}%"
+    columns = [
+        Employee.last_name,
+        Employee.first_name,
+        Employee.first_name + " " + Employee.last_name,
+        Employee.last_name + ", " + Employee.first_name,
+        Employee.personnel_number,
+        Employee.email,
+    ]
+    if with_department:
+        columns.append(Department.name)
+    return or_(*(func.lower(column).like(pattern) for column in columns))
 
 
 def find_department(db_session: DbSession, code: str) -> Department | None:
