@@ -1,10 +1,11 @@
 """Bytes and CPU time of one request of HR's and the head's large pages, in-process.
 
-Seeds the demo city into a fresh database, adds what makes these pages large at city scale (a
-Fachbereich with 300 Abteilungen of two people each under the demo head's unit, an upcoming
-date with 300 participants and a past one with 300 seats to record), and requests each page
-with Flask's test client: the size of the answer and the median CPU time (and wall time) of
-``--rounds`` requests after one warm-up. No server, no load: what one request costs.
+Seeds the demo city into a fresh database (on PostgreSQL its schema is dropped first: give
+it a scratch database), adds what makes these pages large at city scale (a Fachbereich with
+300 Abteilungen of two people each under the demo head's unit, an upcoming date with 300
+participants and a past one with 300 seats to record), and requests each page with Flask's
+test client: the size of the answer and the median CPU time (and wall time) of ``--rounds``
+requests after one warm-up. No server, no load: what one request costs.
 
     .venv/bin/python bench/page_sizes.py [--database-url postgresql://…] [--rounds 5]
 
