@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, Unpack
+from typing import Any, Generic, TypeVar
 
 from flask import Flask, abort, request, url_for
 from sqlalchemy import Select, func
@@ -90,7 +90,7 @@ def existing(page: Page[T] | None) -> Page[T]:
 
 
 def page_of(
-    db_session: DbSession, query: Select[Unpack[tuple[Any, ...]]], *, number: int, per_page: int
+    db_session: DbSession, query: Select[*tuple[Any, ...]], *, number: int, per_page: int
 ) -> Page | None:
     """One page of the rows of ``query`` (of one entity or column: its items are that; of
     several: tuples), counted by a window function in the same statement. None for a page
