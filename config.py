@@ -270,6 +270,13 @@ class Config:
     COVERAGE_INLINE_MAX_STAFF = _env_int("COVERAGE_INLINE_MAX_STAFF", 5000)
     #: The catalogue shows this many upcoming dates per page.
     CATALOGUE_DATES_PER_PAGE = _env_int("CATALOGUE_DATES_PER_PAGE", 25)
+    #: Lists of people show this many per page, with a search: a date's participants, the
+    #: attendance form (saved a page at a time), the people to book, the people overdue or due
+    #: soon, the staff lists.
+    PEOPLE_PER_PAGE = _env_int("PEOPLE_PER_PAGE", 50)
+    #: Lists of a unit's sub-departments show this many per page (the department page, the
+    #: coverage tables: the unit's own total always first).
+    DEPARTMENTS_PER_PAGE = _env_int("DEPARTMENTS_PER_PAGE", 25)
     #: The coverage page shows every requirement in an overview, and the tables and charts of
     #: this many per page.
     COVERAGE_REQUIREMENTS_PER_PAGE = _env_int("COVERAGE_REQUIREMENTS_PER_PAGE", 10)

@@ -103,9 +103,11 @@ def create_app(config_class: type = Config) -> Flask:
 
     from app.core.errors import register_error_handlers
     from app.core.formatting import register_formatting
+    from app.core.paging import register_paging
     from app.core.security import register_security_headers
 
     register_formatting(app)
+    register_paging(app)
     register_error_handlers(app)
     register_security_headers(app)
 

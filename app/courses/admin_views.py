@@ -11,8 +11,10 @@ from flask_login import current_user
 from app.core.audit import commit_access_log, record_access
 from app.core.forms import attach_errors
 from app.core.input import db_int
+from app.core.paging import existing, page_number, url_with
 from app.core.pdf import static_file
 from app.core.roles import Role, roles_required
+from app.core.services import is_safe_redirect_path
 from app.core.types import BERLIN
 from app.courses import bp
 from app.courses.forms import (
@@ -26,7 +28,6 @@ from app.courses.forms import (
 )
 from app.courses.messages import explain
 from app.courses.models import (
-    SEATED_STATUSES,
     Course,
     CourseSession,
     Enrolment,
@@ -182,25 +183,35 @@ def book(session_id: int):
             if not all(enrolment.may_act_for(current_user, p) for p in people):
                 abort(403)
             _book_many(course_session, people, action_form.override_deadline.data)
+            # A list longer than its page: back to it, where the next people now come first.
+            more = request.form.get("more")
+            if more and is_safe_redirect_path(more):
+                return redirect(more)
             return redirect(url_for("courses.session", session_id=session_id))
     candidates = None
     selected = request.args.get("department")
+    text = request.args.get("q", "")[:100]
     if selected:
         department = staff_services.find_department(db.session, selected)
         if department is None:
             abort(404)
         if not staff_services.may_see_department(current_user, department):
             abort(403)
-        candidates = queries.booking_candidates(
-            db.session,
-            course_session=course_session,
-            roots=[department],
-            untrained_only=filter_form.untrained_only.data,
+        candidates = existing(
+            queries.booking_candidates(
+                db.session,
+                course_session=course_session,
+                roots=[department],
+                untrained_only=filter_form.untrained_only.data,
+                text=text,
+                number=page_number(),
+                per_page=current_app.config["PEOPLE_PER_PAGE"],
+            )
         )
         record_access(
             db.session,
             purpose="people_list",
-            employee_ids=[e.id for e in candidates],
+            employee_ids=[e.id for e in candidates.items],
             detail=request.full_path[:200],
         )
         commit_access_log(db.session)
@@ -211,6 +222,7 @@ def book(session_id: int):
         one_form=one_form,
         action_form=action_form,
         candidates=candidates,
+        q=text,
     )
 
 
@@ -302,23 +314,18 @@ def move(enrolment_id: int):
 @bp.route("/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
 @roles_required(Role.HR)
 def mark_attendance(session_id: int):
+    """The seats a page at a time (with a search for the few who were absent): saving a page
+    records its people only, or, with the second button, everyone not yet recorded as attended."""
     course_session = db.session.get(CourseSession, session_id) or abort(404)
     form = ActionForm()
-    seated = [
-        e for e in queries.enrolments_of(db.session, course_session) if e.status in SEATED_STATUSES
-    ]
     if form.validate_on_submit():
         try:
-            outcomes = {
-                e.id: EnrolmentStatus(request.form.get(f"outcome-{e.id}", e.status)) for e in seated
-            }
-            if any(o not in attendance.OUTCOMES for o in outcomes.values()):
-                raise ValueError
-        except ValueError:
-            abort(400)
-        try:
             changed = attendance.record_attendance(
-                db.session, course_session=course_session, outcomes=outcomes, actor=current_user
+                db.session,
+                course_session=course_session,
+                outcomes=_posted_outcomes(),
+                actor=current_user,
+                others_attended=request.form.get("others") == "attended",
             )
         except CourseError as error:
             db.session.rollback()
@@ -326,21 +333,52 @@ def mark_attendance(session_id: int):
         else:
             db.session.commit()
             flash(_("Attendance saved (%(count)d changes).", count=changed), "success")
-            return redirect(url_for("courses.session", session_id=session_id))
-    record_access(
-        db.session,
-        purpose="participants",
-        employee_ids=[e.employee_id for e in seated],
-        detail=request.path,
+            return redirect(url_with())  # the same page and search: on to the next one
+    text = request.args.get("q", "")[:100]
+    seated = existing(
+        queries.participants(
+            db.session,
+            course_session,
+            text=text,
+            seated_only=True,
+            number=page_number(),
+            per_page=current_app.config["PEOPLE_PER_PAGE"],
+        )
     )
-    commit_access_log(db.session)
+    if seated.items:
+        record_access(
+            db.session,
+            purpose="participants",
+            employee_ids=[e.employee_id for e in seated.items],
+            detail=request.path,
+        )
+        commit_access_log(db.session)
     return render_template(
         "courses/attendance.html",
         course_session=course_session,
         seated=seated,
+        q=text,
+        summary=queries.attendance_summary(db.session, course_session),
         form=form,
         outcomes=attendance.OUTCOMES,
     )
+
+
+def _posted_outcomes() -> dict[int, EnrolmentStatus]:
+    """The outcome of each seat on the posted page (``outcome-<enrolment id>``); 400 for
+    anything else."""
+    outcomes: dict[int, EnrolmentStatus] = {}
+    for key, value in request.form.items():
+        if not key.startswith("outcome-"):
+            continue
+        try:
+            enrolment_id, outcome = db_int(key.removeprefix("outcome-")), EnrolmentStatus(value)
+        except ValueError:
+            abort(400)
+        if outcome not in attendance.OUTCOMES:
+            abort(400)
+        outcomes[enrolment_id] = outcome
+    return outcomes
 
 
 @bp.route("/sessions/<int:session_id>/sign-in-sheet.pdf")

@@ -7,6 +7,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     IntegerField,
+    SearchField,
     SelectField,
     StringField,
     TextAreaField,
@@ -124,6 +125,7 @@ class CandidateFilterForm(Form):
 
     department = SelectField(_l("Department (with everything below it)"), validate_choice=False)
     untrained_only = BooleanField(_l("Only people not yet trained"), default=True)
+    q = SearchField(_l("Name, personnel number or department (optional)"))
 
 
 class BookOneForm(Form):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
@@ -13,6 +11,7 @@ from app.core import page_cache
 from app.core.audit import commit_access_log, record_access
 from app.core.forms import ActionOnlyForm
 from app.core.input import db_int, valid_month
+from app.core.paging import existing, page_number
 from app.core.roles import Role
 from app.core.services import is_safe_redirect_path
 from app.core.types import BERLIN, utcnow
@@ -116,32 +115,37 @@ def session(session_id: int):
         "action_form": ActionForm(),
         "begun": course_session.has_begun(utcnow()),
     }
-    if current_user.has_role(Role.HR):
-        enrolments = queries.enrolments_of(db.session, course_session)
+    # HR sees everyone on the date, a head their own staff: a page at a time, with a search.
+    if current_user.has_role(Role.HR, Role.HEAD):
+        roots = None if current_user.has_role(Role.HR) else current_user.headed_departments
+        text = request.args.get("q", "")[:100]
+        listed = existing(
+            queries.participants(
+                db.session,
+                course_session,
+                text=text,
+                roots=roots,
+                number=page_number(),
+                per_page=current_app.config["PEOPLE_PER_PAGE"],
+            )
+        )
         context.update(
-            enrolments=enrolments,
-            positions=enrolment.waitlist_positions(db.session, course_session.id),
-            move_form=_move_form(course_session),
-            cancel_session_form=CancelSessionForm(),
-        )
-    elif current_user.has_role(Role.HEAD):  # the head's own staff on this date, to book for
-        context.update(
-            own_staff=[
-                e
-                for e in queries.enrolments_of(db.session, course_session)
-                if enrolment.may_act_for(current_user, e.employee)
-            ],
+            participants=listed,
+            q=text,
             positions=enrolment.waitlist_positions(db.session, course_session.id),
         )
-    listed = cast(list[Enrolment], context.get("enrolments") or context.get("own_staff") or [])
-    if listed:  # a date's participant list names people: who saw it goes to the access log
-        record_access(
-            db.session,
-            purpose="participants",
-            employee_ids=[e.employee_id for e in listed],
-            detail=request.path,
-        )
-        commit_access_log(db.session)
+        if roots is None:
+            context.update(
+                move_form=_move_form(course_session), cancel_session_form=CancelSessionForm()
+            )
+        if listed.items:  # a date's participant list names people: the access log keeps who
+            record_access(  # saw whom (the people on the page shown)
+                db.session,
+                purpose="participants",
+                employee_ids=[e.employee_id for e in listed.items],
+                detail=request.path,
+            )
+            commit_access_log(db.session)
     return render_template("courses/session.html", **context)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from app.auth.models import User
+from app.core.paging import Page, page_of_list
 from app.core.types import DbSession
 from app.reports.models import CoverageSnapshot
 from app.requirements import counts
@@ -135,6 +136,22 @@ def scope_of(
     return ReportScope(scope, [shown for root in scope for shown in (root, *root.children)])
 
 
+def page_of_departments(
+    departments: Sequence[Department], *, number: int, per_page: int
+) -> tuple[list[Department], Page[Department]] | None:
+    """The departments of a report's rows that one page shows: the top-most ones (the scope's
+    areas, whose rows make the totals) always, their sub-departments ``per_page`` at a time,
+    each where it stood; and that page of sub-departments. None beyond the last page."""
+    tops = _top_most(departments)
+    page = page_of_list(
+        [d for d in departments if d.id not in tops], number=number, per_page=per_page
+    )
+    if page is None:
+        return None
+    shown = tops | {d.id for d in page.items}
+    return [d for d in departments if d.id in shown], page
+
+
 def overview(by_requirement: Mapping[Requirement, Sequence[CoverageRow]]) -> list[CoverageRow]:
     """One row per requirement for the whole scope: its total row, or the chosen department's
     own row (``coverage`` puts that first)."""
@@ -144,11 +161,7 @@ def overview(by_requirement: Mapping[Requirement, Sequence[CoverageRow]]) -> lis
 def _totals(rows: list[CoverageRow], departments: Sequence[Department]) -> list[CoverageRow]:
     """The scope's total per requirement: the sum over the top-most departments shown (they
     cover the scope: the city's roots, or a head's departments), without a second query."""
-    tops = {
-        d.id
-        for d in departments
-        if not any(o.id != d.id and d.path.startswith(o.path) for o in departments)
-    }
+    tops = _top_most(departments)
     if len(tops) < 2:  # one area: its own row is the total
         return []
     requirements: dict[int, Requirement] = {}
@@ -160,6 +173,18 @@ def _totals(rows: list[CoverageRow], departments: Sequence[Department]) -> list[
             for index, value in enumerate(_numbers(row)):
                 numbers[index] += value
     return [CoverageRow(None, requirements[rid], *numbers) for rid, numbers in sums.items()]
+
+
+def _top_most(departments: Sequence[Department]) -> set[int]:
+    """The ids of those of ``departments`` with none of the others above them."""
+    paths = {d.path for d in departments}
+    return {d.id for d in departments if not any(p in paths for p in _ancestor_paths(d.path))}
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    """ "/1/5/9/" -> ["/1/", "/1/5/"]: the paths of the departments above."""
+    ids = path.strip("/").split("/")[:-1]
+    return ["/" + "/".join(ids[: n + 1]) + "/" for n in range(len(ids))]
 
 
 def _numbers(row: CoverageRow) -> tuple[int, ...]:

@@ -20,6 +20,7 @@ from app.core.audit import commit_access_log, record_access
 from app.core.background import commit_and_start
 from app.core.clock import local_today
 from app.core.input import db_int
+from app.core.paging import existing, page_number, page_of_list
 from app.core.roles import Role, roles_required
 from app.extensions import db
 from app.reports import background, bp, exports, services
@@ -45,6 +46,16 @@ MIME_TYPES = {
 @roles_required(Role.HEAD, Role.HR)
 def coverage():
     department, roots, rows_for = _scope()
+    # The areas at the top always (their totals), the sub-departments a page at a time: a unit
+    # with hundreds of them made tables and charts nobody reads at once.
+    paged = services.page_of_departments(
+        rows_for,
+        number=page_number("departments_page"),
+        per_page=current_app.config["DEPARTMENTS_PER_PAGE"],
+    )
+    if paged is None:
+        abort(404)
+    rows_for, sub_departments = paged
     rows = services.coverage(
         db.session,
         departments=rows_for,
@@ -61,11 +72,8 @@ def coverage():
     # with fifty requirements made a page of 280 KB that nobody reads at once).
     overview = services.overview(by_requirement)
     per_page = current_app.config["COVERAGE_REQUIREMENTS_PER_PAGE"]
-    pages = max(1, -(-len(overview) // per_page))
-    page = request.args.get("page", 1, type=db_int)
-    if not 1 <= page <= pages:
-        abort(404)
-    shown = [row.requirement for row in overview[(page - 1) * per_page : page * per_page]]
+    requirements_page = existing(page_of_list(overview, number=page_number(), per_page=per_page))
+    shown = [row.requirement for row in requirements_page.items]
     # The trend of the area shown: the chosen department, a head's (first) area, or the city.
     trend_of = department or (roots[0] if roots else None)
     trends = services.trend(db.session, department=trend_of, requirement_ids=[r.id for r in shown])
@@ -73,8 +81,8 @@ def coverage():
         "reports/coverage.html",
         department=department,
         overview=overview,
-        page=page,
-        pages=pages,
+        requirements_page=requirements_page,
+        sub_departments=sub_departments,
         page_of={row.requirement.id: n // per_page + 1 for n, row in enumerate(overview)},
         by_requirement={requirement: by_requirement[requirement] for requirement in shown},
         trends=trends,
@@ -96,22 +104,27 @@ def people():
         Status.DUE_SOON.value,
     ]
     requirement_id = request.args.get("requirement", type=db_int)
-    listed = list(
-        requirement_status.people(
+    text = request.args.get("q", "")[:100]
+    listed = existing(
+        requirement_status.people_page(
             db.session,
             roots=roots,
             today=local_today(),
             due_soon_days=current_app.config["DUE_SOON_DAYS"],
             statuses=statuses,
             requirement_id=requirement_id,
+            text=text,
+            number=page_number(),
+            per_page=current_app.config["PEOPLE_PER_PAGE"],
         )
     )
-    _record_access("drilldown", [p.employee.id for p in listed], department)
-    requirement_services.load_courses(db.session, {row.requirement.id for row in listed})
+    _record_access("drilldown", [p.employee.id for p in listed.items], department)
+    requirement_services.load_courses(db.session, {row.requirement.id for row in listed.items})
     return render_template(
         "reports/people.html",
         department=department,
         people=listed,
+        q=text,
         statuses=statuses,
         requirement=db.session.get(Requirement, requirement_id) if requirement_id else None,
         rebuild=current_rebuild(db.session),

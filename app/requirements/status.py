@@ -21,13 +21,14 @@ from datetime import date, timedelta
 from functools import partial
 
 from sqlalchemy import ColumnElement, FromClause, Select, Subquery, and_, case, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 
+from app.core.paging import Page, page_of
 from app.core.types import DbSession
 from app.requirements.facts import FOREVER, EmployeeFilter, fact_query
 from app.requirements.models import CoverageFact, Exemption, Requirement
 from app.staff.models import Department, Employee
-from app.staff.services import subtree_id_list, subtree_ids
+from app.staff.services import employee_matches, subtree_id_list, subtree_ids
 
 __all__ = [
     "FOREVER",
@@ -39,6 +40,7 @@ __all__ = [
     "measures",
     "statuses_of",
     "people",
+    "people_page",
     "status_query",
 ]
 
@@ -228,6 +230,59 @@ def people(
     employee_id: int | None = None,
 ) -> Iterator[PersonStatus]:
     """The people of a scope with the given statuses, soonest due first (streams rows)."""
+    query = _people_query(
+        db_session,
+        roots=roots,
+        today=today,
+        due_soon_days=due_soon_days,
+        statuses=statuses,
+        requirement_id=requirement_id,
+        employee_id=employee_id,
+    )
+    for row in db_session.execute(query.execution_options(yield_per=1000)):
+        yield PersonStatus(*row)
+
+
+def people_page(
+    db_session: DbSession,
+    *,
+    roots: Sequence[Department] | None,
+    today: date,
+    due_soon_days: int,
+    statuses: Sequence[str],
+    number: int,
+    per_page: int,
+    requirement_id: int | None = None,
+    text: str = "",
+) -> Page[PersonStatus] | None:
+    """One page of ``people`` (and how many rows there are), narrowed to those whose name,
+    personnel number, e-mail or department contains ``text``; None beyond the last page."""
+    query = _people_query(
+        db_session,
+        roots=roots,
+        today=today,
+        due_soon_days=due_soon_days,
+        statuses=statuses,
+        requirement_id=requirement_id,
+    )
+    if text.strip():
+        query = query.where(employee_matches(text, with_department=True))
+    page = page_of(db_session, query, number=number, per_page=per_page)
+    if page is None:
+        return None
+    return Page([PersonStatus(*row) for row in page.items], page.number, per_page, page.total)
+
+
+def _people_query(
+    db_session: DbSession,
+    *,
+    roots: Sequence[Department] | None,
+    today: date,
+    due_soon_days: int,
+    statuses: Sequence[str],
+    requirement_id: int | None = None,
+    employee_id: int | None = None,
+) -> Select[Employee, Requirement, str, date, date]:
     rows = status_query(
         today=today,
         due_soon_days=due_soon_days,
@@ -235,16 +290,19 @@ def people(
         requirement_id=requirement_id,
         employee_id=employee_id,
     ).subquery()
-    query = (
+    return (
         select(Employee, Requirement, rows.c.status, rows.c.due_date, rows.c.valid_until)
         .select_from(rows)
         .join(Employee, Employee.id == rows.c.employee_id)
+        .join(Employee.department)
         .join(Requirement, Requirement.id == rows.c.requirement_id)
         .where(rows.c.status.in_(list(statuses)))
-        .order_by(rows.c.due_date, Employee.last_name, Employee.first_name)
-        .options(joinedload(Employee.department))
+        .order_by(
+            rows.c.due_date,
+            Employee.last_name,
+            Employee.first_name,
+            Employee.id,
+            Requirement.id,
+        )
+        .options(contains_eager(Employee.department))
     )
-    for employee, requirement, status, due_date, valid_until in db_session.execute(
-        query.execution_options(yield_per=1000)
-    ):
-        yield PersonStatus(employee, requirement, status, due_date, valid_until)

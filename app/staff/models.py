@@ -42,7 +42,7 @@ class Department(Model):
 
     parent: Mapped[Department | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Department]] = relationship(
-        back_populates="parent", order_by="Department.name"
+        back_populates="parent", order_by="[Department.name, Department.id]"
     )
     employees: Mapped[list[Employee]] = relationship(back_populates="department")
 

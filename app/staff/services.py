@@ -7,7 +7,7 @@ on SQLite and PostgreSQL alike, however deep the tree and however many departmen
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, update
 
@@ -150,15 +150,15 @@ def headcounts(
     """Active employees per department: (own, whole subtree), computed in SQL in one query."""
     if not departments:
         return {}
+    ids = [d.id for d in departments]
     own = (
         select(Employee.department_id, func.count(Employee.id))
-        .where(Employee.active.is_(True))
+        .where(Employee.active.is_(True), Employee.department_id.in_(ids))
         .group_by(Employee.department_id)
     )
     own_counts: dict[int, int] = dict(db_session.execute(own).all())
     outer = Department.__table__.alias("outer_department")
     inner = Department.__table__.alias("inner_department")
-    ids = [d.id for d in departments]
     rolled = (
         select(outer.c.id, func.count(Employee.id))
         .select_from(outer)
@@ -169,6 +169,35 @@ def headcounts(
     )
     rolled_counts: dict[int, int] = dict(db_session.execute(rolled).all())
     return {i: (own_counts.get(i, 0), rolled_counts.get(i, 0)) for i in ids}
+
+
+class TreeNode(NamedTuple):
+    department: Department
+    #: Its children when they are not listed below it (more than a page): their number.
+    hidden_children: int
+
+
+def collapsed_tree(departments: Sequence[Department], *, most_children: int) -> list[TreeNode]:
+    """The departments of ``list_subtree`` (in tree order) without the children of those with
+    more than ``most_children``: a unit of hundreds of departments is one row saying how many
+    it has (its page lists them a page at a time), the rest of the tree stays as it is."""
+    listed = {department.id for department in departments}
+    children: dict[int, int] = {}
+    for department in departments:
+        if department.parent_id in listed:  # not a root of the tree shown
+            children[department.parent_id] = children.get(department.parent_id, 0) + 1
+    collapsed = {parent for parent, count in children.items() if count > most_children}
+    hidden_paths: list[str] = []
+    tree: list[TreeNode] = []
+    for department in departments:
+        if any(department.path.startswith(path) for path in hidden_paths[-1:]):
+            continue  # tree order: a hidden subtree's departments follow it directly
+        if department.parent_id in collapsed:
+            hidden_paths.append(department.path)
+            continue
+        hidden = children.get(department.id, 0) if department.id in collapsed else 0
+        tree.append(TreeNode(department, hidden))
+    return tree
 
 
 def search_employees(
@@ -184,18 +213,27 @@ def search_employees(
         query = query.where(subtree_condition(roots))
     if not include_inactive:
         query = query.where(Employee.active.is_(True))
-    text = text.strip()
-    if text:
-        pattern = f"%{text.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(Employee.last_name).like(pattern),
-                func.lower(Employee.first_name).like(pattern),
-                func.lower(Employee.personnel_number).like(pattern),
-                func.lower(Employee.email).like(pattern),
-            )
-        )
+    if text.strip():
+        query = query.where(employee_matches(text))
     return query.order_by(Employee.last_name, Employee.first_name, Employee.id)
+
+
+def employee_matches(text: str, *, with_department: bool = False) -> ColumnElement[bool]:
+    """A WHERE clause for people whose name ("Anna Weber" or "Weber, Anna" too), personnel
+    number or e-mail contains ``text`` (and, ``with_department``, their department's name: the
+    query must join it), whatever the case."""
+    pattern = f"%{text.strip().lower()}%"
+    columns = [
+        Employee.last_name,
+        Employee.first_name,
+        Employee.first_name + " " + Employee.last_name,
+        Employee.last_name + ", " + Employee.first_name,
+        Employee.personnel_number,
+        Employee.email,
+    ]
+    if with_department:
+        columns.append(Department.name)
+    return or_(*(func.lower(column).like(pattern) for column in columns))
 
 
 def find_department(db_session: DbSession, code: str) -> Department | None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 
 from app.auth.models import User
 from app.core.audit import record_change
@@ -45,8 +45,11 @@ def record_attendance(
     course_session: CourseSession,
     outcomes: Mapping[int, EnrolmentStatus],
     actor: User,
+    others_attended: bool = False,
 ) -> int:
-    """Set the outcome of each seat (by enrolment id) at once; returns how many changed.
+    """Set the outcome of the given seats (by enrolment id) at once; returns how many changed.
+    Seats not given stay as they are, or, ``others_attended``, those not yet recorded count
+    as attended (HR records who was absent, then everyone else at once).
 
     "Attended" gives the person a completion dated the session's day; changing it back takes
     that completion away again. A no-show or an excused absence gives none.
@@ -55,18 +58,25 @@ def record_attendance(
         raise NotAllowed(actor.email)
     if not course_session.has_begun(utcnow()):
         raise AttendanceTooEarly(course_session.starts_at.isoformat())
+    wanted: ColumnElement[bool] = Enrolment.id.in_(list(outcomes))
+    if others_attended:
+        wanted = or_(wanted, Enrolment.status == EnrolmentStatus.BOOKED.value)
     seated = {
         e.id: e
         for e in db_session.scalars(
             select(Enrolment).where(
                 Enrolment.session_id == course_session.id,
                 Enrolment.status.in_(SEATED_STATUSES),
+                wanted,
             )
         )
     }
     unknown = set(outcomes) - set(seated)
     if unknown:
         raise InvalidInput({"outcomes": _l("Some people are not booked on this date.")})
+    if others_attended:
+        rest = {i: EnrolmentStatus.ATTENDED for i in seated if i not in outcomes}
+        outcomes = {**outcomes, **rest}
     before: dict[str, str] = {}
     after: dict[str, str] = {}
     for enrolment_id, outcome in outcomes.items():

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app.core.clock import local_today
+from app.core.paging import Page, page_of
 from app.core.types import BERLIN, DbSession, utcnow
 from app.courses.models import (
     ACTIVE_STATUSES,
+    SEATED_STATUSES,
     WAITING_LIST_ORDER,
     Completion,
     Course,
@@ -21,7 +23,7 @@ from app.courses.models import (
     EnrolmentStatus,
 )
 from app.staff.models import Department, Employee
-from app.staff.services import subtree_condition
+from app.staff.services import employee_matches, subtree_condition
 
 
 @dataclass(frozen=True)
@@ -234,23 +236,58 @@ DATE_OFFER_COLUMNS = (
 
 def enrolments_of(db_session: DbSession, course_session: CourseSession) -> list[Enrolment]:
     """Everyone ever enrolled on a session: booked first, then the waiting list in order."""
-    order = case(
-        (Enrolment.status == EnrolmentStatus.BOOKED.value, 0),
-        (Enrolment.status == EnrolmentStatus.ATTENDED.value, 0),
-        (Enrolment.status == EnrolmentStatus.NO_SHOW.value, 0),
-        (Enrolment.status == EnrolmentStatus.EXCUSED.value, 0),
-        (Enrolment.status == EnrolmentStatus.WAITLISTED.value, 1),
-        else_=2,
-    )
-    return list(
-        db_session.scalars(
+    return list(db_session.scalars(_enrolments(course_session)))
+
+
+def participants(
+    db_session: DbSession,
+    course_session: CourseSession,
+    *,
+    number: int,
+    per_page: int,
+    text: str = "",
+    roots: Sequence[Department] | None = None,
+    seated_only: bool = False,
+) -> Page[Enrolment] | None:
+    """One page of the people enrolled on a session, in the order of ``enrolments_of`` (with
+    ``seated_only``: those who held a seat, by name, as on the attendance form), narrowed to
+    the subtrees of ``roots`` (a head's staff) and to a search text (name, personnel number,
+    e-mail or department); None for a page beyond the last."""
+    if seated_only:
+        query = (
             select(Enrolment)
             .join(Enrolment.employee)
-            .where(Enrolment.session_id == course_session.id)
+            .where(
+                Enrolment.session_id == course_session.id,
+                Enrolment.status.in_(SEATED_STATUSES),
+            )
             .options(joinedload(Enrolment.employee).joinedload(Employee.department))
-            .order_by(order, *WAITING_LIST_ORDER, Employee.last_name, Employee.first_name)
+            .order_by(Employee.last_name, Employee.first_name, Enrolment.id)
         )
-    )
+    else:
+        query = _enrolments(course_session)
+    if roots is not None or text.strip():
+        query = query.join(Employee.department)
+    if roots is not None:
+        query = query.where(subtree_condition(roots))
+    if text.strip():
+        query = query.where(employee_matches(text, with_department=True))
+    return page_of(db_session, query, number=number, per_page=per_page)
+
+
+def attendance_summary(db_session: DbSession, course_session: CourseSession) -> dict[str, int]:
+    """How many of the seats on a date are recorded as what (``booked``: not yet recorded)."""
+    return {
+        status: count
+        for status, count in db_session.execute(
+            select(Enrolment.status, func.count())
+            .where(
+                Enrolment.session_id == course_session.id,
+                Enrolment.status.in_(SEATED_STATUSES),
+            )
+            .group_by(Enrolment.status)
+        )
+    }
 
 
 def enrolment_for(
@@ -284,10 +321,14 @@ def booking_candidates(
     course_session: CourseSession,
     roots: Sequence[Department],
     untrained_only: bool,
+    number: int,
+    per_page: int,
+    text: str = "",
     today: date | None = None,
-) -> list[Employee]:
-    """Active staff of the given subtrees not yet on this session; with ``untrained_only``,
-    only those without a valid completion of the course and not booked on another of its dates."""
+) -> Page[Employee] | None:
+    """A page of the active staff of the given subtrees not yet on this session, by name; with
+    ``untrained_only``, only those without a valid completion of the course and not booked on
+    another of its dates; with ``text``, those whose name or number contains it."""
     today = today or local_today()
     query = (
         select(Employee)
@@ -301,8 +342,11 @@ def booking_candidates(
                 Enrolment.status.in_(ACTIVE_STATUSES),
             ),
         )
-        .order_by(Employee.last_name, Employee.first_name)
+        .options(contains_eager(Employee.department))
+        .order_by(Employee.last_name, Employee.first_name, Employee.id)
     )
+    if text.strip():
+        query = query.where(employee_matches(text, with_department=True))
     if untrained_only:
         valid = exists().where(
             Completion.employee_id == Employee.id,
@@ -321,7 +365,25 @@ def booking_candidates(
             ),
         )
         query = query.where(~valid, ~booked_elsewhere)
-    return list(db_session.scalars(query))
+    return page_of(db_session, query, number=number, per_page=per_page)
+
+
+def _enrolments(course_session: CourseSession) -> Select[Enrolment]:
+    order = case(
+        (Enrolment.status == EnrolmentStatus.BOOKED.value, 0),
+        (Enrolment.status == EnrolmentStatus.ATTENDED.value, 0),
+        (Enrolment.status == EnrolmentStatus.NO_SHOW.value, 0),
+        (Enrolment.status == EnrolmentStatus.EXCUSED.value, 0),
+        (Enrolment.status == EnrolmentStatus.WAITLISTED.value, 1),
+        else_=2,
+    )
+    return (
+        select(Enrolment)
+        .join(Enrolment.employee)
+        .where(Enrolment.session_id == course_session.id)
+        .options(joinedload(Enrolment.employee).joinedload(Employee.department))
+        .order_by(order, *WAITING_LIST_ORDER, Employee.last_name, Employee.first_name, Enrolment.id)
+    )
 
 
 def _month_bounds(month: str) -> tuple[datetime, datetime]:
