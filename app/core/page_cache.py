@@ -57,7 +57,7 @@ class PageCache:
             log.warning("page cache unreachable; rendering %s", area, exc_info=True)
             return _rendered(render())
         if kept is not None:
-            return _rendered(kept.decode("utf-8"))
+            return _rendered(kept.decode("utf-8") if isinstance(kept, bytes) else str(kept))
         text = render()
         try:
             self.client.set(name, text.encode("utf-8"), ex=self.seconds)

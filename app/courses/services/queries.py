@@ -163,7 +163,9 @@ def _upcoming(now: datetime, *, open_for_enrolment: bool) -> list[ColumnElement[
     return conditions
 
 
-def next_open_session_ids(course_ids: Sequence[int] | Select, per_course: int) -> Select:
+def next_open_session_ids(
+    course_ids: Sequence[int] | Select[tuple[int]], per_course: int
+) -> Select[tuple[int]]:
     """A SELECT of the ids of the next ``per_course`` dates of each of these courses (or of the
     courses a SELECT yields) that a person can still book themself."""
     now = utcnow()
