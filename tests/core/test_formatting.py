@@ -45,3 +45,17 @@ def test_templates_translate_in_the_selected_and_in_a_forced_language(app):
         session["locale"] = "en"
         flask_babel.refresh()
         assert template.render() == "My overview / 2 seats free"
+
+
+def test_links_built_from_one_lookup_read_as_url_for_writes_them(app):
+    from flask import url_for
+
+    with app.test_request_context():
+        for params in (
+            {"department": "50/1 Bürgeramt", "requirement": 3, "status": "due_soon"},
+            {"department": None, "requirement": 7, "status": "overdue"},
+            {"department": None},
+        ):
+            assert formatting.href(url_for("reports.people"), **params) == url_for(
+                "reports.people", **params
+            )
