@@ -65,11 +65,18 @@ def _ngettext(singular: str, plural: str, n: int) -> str:
     return _translations(get_locale()).ungettext(singular, plural, n)
 
 
+#: What Werkzeug leaves unquoted in a query string (the WHATWG's percent-encode set).
+QUERY_SAFE = "!$'()*,/:;?@"
+
+
 def href(base: str, **params: object) -> str:
     """``base`` (a ``url_for`` looked up once) with these query parameters, None left out, as
     ``url_for`` writes them: for pages with hundreds of links to the same view, where the
     routing's build was a seventh of the page's time."""
-    query = urlencode([(name, value) for name, value in params.items() if value is not None])
+    query = urlencode(
+        [(name, value) for name, value in params.items() if value is not None],
+        safe=QUERY_SAFE,
+    )
     return f"{base}?{query}" if query else base
 
 
