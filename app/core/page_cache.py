@@ -2,7 +2,8 @@
 
 The catalogue's dates look the same to every employee who asks with the same filters and
 language, and change only when a course or a date changes (a booking changes a date's free
-seats). Such a part is stored under a key that holds the current *generation* of its area
+seats); a coverage page the same to everyone who may see its scope, until the counts behind it
+change. Such a part is stored under a key that holds the current *generation* of its area
 (``page-cache:gen:catalogue``). A transaction that wrote one of the area's tables raises the
 generation once it has committed, which makes every stored part of the area unreachable on every
 node at once; raising it only after the commit means no reader can store old data under the new
@@ -31,6 +32,24 @@ log = logging.getLogger(__name__)
 #: Each area and the tables whose change changes what its parts show.
 AREAS: dict[str, frozenset[str]] = {
     "catalogue": frozenset({"courses", "course_sessions"}),
+    # The coverage page: kept counts or the facts they come from, what changes the facts
+    # (people, exemptions, requirements and their audiences), the tree, the trend, a rebuild's
+    # progress.
+    "coverage": frozenset(
+        {
+            "coverage_counts",
+            "coverage_count_days",
+            "coverage_facts",
+            "coverage_snapshots",
+            "coverage_rebuilds",
+            "departments",
+            "employees",
+            "exemptions",
+            "requirements",
+            "requirement_audience",
+            "requirement_courses",
+        }
+    ),
 }
 _AREAS_OF_TABLE: dict[str, tuple[str, ...]] = {
     table: tuple(area for area, tables in AREAS.items() if table in tables)

@@ -13,9 +13,11 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.core import page_cache
 from app.core.audit import commit_access_log, record_access
 from app.core.background import commit_and_start
 from app.core.clock import local_today
@@ -46,6 +48,28 @@ MIME_TYPES = {
 @roles_required(Role.HEAD, Role.HR)
 def coverage():
     department, roots, rows_for = _scope()
+    # The same for everyone who may see this scope and asks with these arguments in this
+    # language on this day, until the counts, facts, departments or requirements change.
+    key = (
+        str(get_locale()),
+        str(get_timezone()),
+        local_today(),
+        None if roots is None else sorted(root.id for root in roots),
+        [row.id for row in rows_for],
+        sorted(request.args.items(multi=True)),
+        current_app.config["DUE_SOON_DAYS"],
+        current_app.config["COVERAGE_REQUIREMENTS_PER_PAGE"],
+        current_app.config["DEPARTMENTS_PER_PAGE"],
+    )
+    content = page_cache.fragment(
+        "coverage", key, lambda: _coverage_content(department, roots, rows_for)
+    )
+    return render_template("reports/coverage.html", department=department, content=content)
+
+
+def _coverage_content(
+    department: Department | None, roots: list[Department] | None, rows_for: list[Department]
+) -> str:
     # The areas at the top always (their totals), the sub-departments a page at a time: a unit
     # with hundreds of them made tables and charts nobody reads at once.
     paged = services.page_of_departments(
@@ -78,7 +102,7 @@ def coverage():
     trend_of = department or (roots[0] if roots else None)
     trends = services.trend(db.session, department=trend_of, requirement_ids=[r.id for r in shown])
     return render_template(
-        "reports/coverage.html",
+        "reports/_coverage_content.html",
         department=department,
         overview=overview,
         requirements_page=requirements_page,

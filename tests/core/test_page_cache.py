@@ -145,3 +145,47 @@ def test_redis_unreachable_serves_the_page_fresh(app, client, catalogue_city, db
             app.extensions.pop("page_cache")
         else:
             app.extensions["page_cache"] = kept
+
+
+def test_an_exemption_made_on_another_node_shows_on_the_heads_coverage_page_at_once(
+    app, client, other_node, make, db
+):
+    import re
+    from datetime import date
+
+    from app.requirements.models import AudienceKind, AudienceRule, Requirement
+
+    unit = make.department("BA", name="Bürgeramt")
+    course = make.course("IKK", title="Interkulturelle Kompetenz")
+    basis = Requirement(name="Basis", first_due_date=date(2030, 1, 1), courses=[course])
+    basis.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+    db.session.add(basis)
+    first = make.employee(unit, personnel_number="P-1")
+    make.employee(unit, personnel_number="P-2")
+    make.user("head@stadt.example", roles=(Role.HEAD,), heads=(unit,), with_employee=False)
+    make.user("hr@stadt.example", roles=(Role.HR,), with_employee=False)
+    requirement_id, number = basis.id, first.personnel_number
+    db.session.commit()
+
+    def in_scope() -> int:
+        page = client.get("/reports/coverage").get_data(as_text=True)
+        return int(re.findall(r'<td class="num">(\d+)</td>', page)[0])
+
+    _log_in(client, "head@stadt.example")
+    assert in_scope() == 2
+    assert in_scope() == 2  # kept, when Redis is
+    with other_node.app_context():
+        elsewhere = other_node.test_client()
+        _log_in(elsewhere, "hr@stadt.example")
+        path = f"/requirements/{requirement_id}/exemptions"
+        response = elsewhere.post(
+            path,
+            data={
+                "personnel_number": number,
+                "reason": "Elternzeit",
+                "starts_on": "2020-01-01",
+                "csrf_token": csrf_token(elsewhere, path),
+            },
+        )
+        assert response.status_code == 302
+    assert in_scope() == 1
