@@ -68,7 +68,7 @@ def problems_documented(*extra: tuple[int, str]) -> Any:
 
 
 WRITE_ERRORS = (
-    (400, "The body is not JSON."),
+    (400, "The body is not JSON (or not sent as application/json)."),
     (409, "A parallel change conflicted; nothing was written, send it again."),
 )
 

@@ -294,3 +294,34 @@ def test_people_statuses_of_a_subtree_come_in_pages(client, api_token, make):
     assert {(row["department"], row["in_scope"]) for row in figures} >= {("D1", 5), ("FB1", 5)}
     city = client.get("/api/v1/coverage", headers=bearer(token)).json["items"]
     assert (None, 6) in {(row["department"], row["in_scope"]) for row in city}
+
+
+def test_a_body_that_is_not_json_is_a_400_problem(client, api_token):
+    """As documented (OpenAPI, README, the docs page): 400 with the type not-json, for
+    unparsable JSON as for a body sent as something else; JSON of the wrong shape stays 422."""
+    token = api_token(Scope.STAFF_WRITE)
+    bodies = [
+        ('{"items": [', "application/json"),
+        (b'"\xff"', "application/json"),
+        ("", "application/json"),
+        ('{"items": []}', "text/plain"),
+        ("items=1", "application/x-www-form-urlencoded"),
+        ("", None),
+    ]
+    for data, content_type in bodies:
+        response = client.post(
+            "/api/v1/staff/batch", data=data, content_type=content_type, headers=bearer(token)
+        )
+        assert response.status_code == 400, (data, content_type, response.json)
+        assert response.mimetype == "application/problem+json"
+        assert response.json["type"] == "/api/v1/docs#problem-not-json"
+        assert response.json["status"] == 400
+    wrong_shape = client.post("/api/v1/staff/batch", json=[1], headers=bearer(token))
+    assert wrong_shape.status_code == 422
+    assert wrong_shape.json["type"] == "/api/v1/docs#problem-invalid-request"
+    # A token is checked first: without one the same body is a 401.
+    assert client.post("/api/v1/staff/batch", data="x").status_code == 401
+    document = client.get("/api/v1/openapi.json").json
+    for path in ("/departments/batch", "/staff/batch", "/completions/batch"):
+        assert "400" in document["paths"][f"/api/v1{path}"]["post"]["responses"]
+    assert 'id="problem-not-json"' in client.get("/api/v1/docs").get_data(as_text=True)
