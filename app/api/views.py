@@ -42,7 +42,7 @@ from app.imports.planning import Problem as RowProblem
 from app.imports.records import check_records
 from app.reports.services import coverage, percent_covered, scope_of
 from app.staff.models import Department
-from app.staff.services import find_department
+from app.staff.services import find_department_by_code
 
 limiter.limit(rate_limit, key_func=rate_limit_key, scope="api")(bp)
 
@@ -155,7 +155,7 @@ def city_coverage() -> dict[str, Any]:
     return {"items": _coverage(None)}
 
 
-@bp.route("/coverage/departments/<string:code>", methods=["GET"])
+@bp.route("/coverage/departments/<department_code:code>", methods=["GET"], merge_slashes=False)
 @requires(Scope.COVERAGE_READ)
 @bp.response(200, Coverage)
 @problems_documented((404, "No department with this code."))
@@ -164,7 +164,9 @@ def department_coverage(code: str) -> dict[str, Any]:
     return {"items": _coverage(_department_or_404(code))}
 
 
-@bp.route("/coverage/departments/<string:code>/people", methods=["GET"])
+@bp.route(
+    "/coverage/departments/<department_code:code>/people", methods=["GET"], merge_slashes=False
+)
 @requires(Scope.COVERAGE_READ)
 @bp.arguments(PeopleQuery, location="query")
 @bp.response(200, PeoplePage)
@@ -269,7 +271,7 @@ def _described(problems: Sequence[RowProblem]) -> list[dict[str, object]]:
 def _listed(page: Any, args: dict[str, Any]) -> tuple[list[Any], str | None]:
     department = None
     if args.get("department") is not None:
-        department = find_department(db.session, args["department"])
+        department = find_department_by_code(db.session, args["department"])
         if department is None:
             raise ApiProblem(
                 "invalid-request",
@@ -317,7 +319,7 @@ def _bad_cursor() -> ApiProblem:
 
 
 def _department_or_404(code: str) -> Department:
-    department = find_department(db.session, code) if "\x00" not in code else None
+    department = find_department_by_code(db.session, code)
     if department is None:
         raise ApiProblem("not-found", "No department with this code.")
     return department

@@ -325,3 +325,26 @@ def test_a_body_that_is_not_json_is_a_400_problem(client, api_token):
     for path in ("/departments/batch", "/staff/batch", "/completions/batch"):
         assert "400" in document["paths"][f"/api/v1{path}"]["post"]["responses"]
     assert 'id="problem-not-json"' in client.get("/api/v1/docs").get_data(as_text=True)
+
+
+def test_departments_are_found_by_their_code_as_the_batch_wrote_it(client, api_token):
+    """Codes with slashes (German offices: 50/1) and codes the import tidied (spaces, case)
+    are found by the coverage and list operations as they were sent in a batch."""
+    token = api_token()
+    created = client.post(
+        "/api/v1/departments/batch",
+        json={"items": [{"code": "50/1", "name": "Sozialamt"}, {"code": " Amt  32 ", "name": "X"}]},
+        headers=bearer(token),
+    )
+    assert created.status_code == 200, created.json
+    for path in (
+        "/api/v1/coverage/departments/50/1",
+        "/api/v1/coverage/departments/50%2F1",
+        "/api/v1/coverage/departments/50/1/people",
+        "/api/v1/coverage/departments/%20Amt%20%2032%20",
+        "/api/v1/coverage/departments/amt 32/people",
+        "/api/v1/completions?from=2026-01-01&to=2026-12-31&department=50/1",
+        "/api/v1/attendance?from=2026-01-01&to=2026-12-31&department=%20AMT%2032",
+    ):
+        assert client.get(path, headers=bearer(token)).status_code == 200, path
+    assert client.get("/api/v1/coverage/departments/50", headers=bearer(token)).status_code == 404
