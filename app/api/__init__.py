@@ -4,6 +4,7 @@ call it with a client's bearer token. See the README section "Integration API"."
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint as FlaskBlueprint
@@ -32,9 +33,18 @@ class JsonBodyParser(FlaskParser):
 
 
 class ApiBlueprint(Blueprint):
-    """flask-smorest's blueprint with the API's body parser."""
+    """flask-smorest's blueprint with the API's body parser; each operation's ``operationId``
+    is its view's name, by which links in the OpenAPI document name their target."""
 
     ARGUMENTS_PARSER = JsonBodyParser()
+
+    def route(self, rule: str, **options: Any) -> Callable[[Any], Any]:
+        register = super().route(rule, **options)
+
+        def decorate(view: Any) -> Any:
+            return register(self.doc(operationId=view.__name__)(view))
+
+        return decorate
 
 
 bp = ApiBlueprint(
