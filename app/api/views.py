@@ -39,7 +39,7 @@ from app.imports.messages import describe
 from app.imports.models import ImportKind
 from app.imports.planning import Plan
 from app.imports.planning import Problem as RowProblem
-from app.imports.records import check_records
+from app.imports.records import check_records, shape_problems
 from app.reports.services import coverage, percent_covered, scope_of
 from app.staff.models import Department
 from app.staff.services import find_department_by_code
@@ -290,6 +290,10 @@ def department_people(args: dict[str, Any], code: str) -> dict[str, Any]:
 
 
 def _write_batch(kind: ImportKind, items: Sequence[Mapping[str, Any]], key: str | None) -> Response:
+    problems, count = shape_problems(kind, items)
+    if count:  # not what the item schema describes: refused as other operations' input is
+        detail = _counted(count, problems)
+        raise ApiProblem("invalid-request", detail, problems=_described(problems))
     client = current_client()
     with acting_client(client):
         claim = None
@@ -318,10 +322,7 @@ def _write_batch(kind: ImportKind, items: Sequence[Mapping[str, Any]], key: str 
 
 def _apply(kind: ImportKind, plan: Plan) -> tuple[int, dict[str, object]]:
     if not plan.ok:
-        shown = len(plan.problems)
-        detail = f"{plan.problem_count} problem(s) in the batch"
-        if shown < plan.problem_count:
-            detail += f"; the first {shown} are listed"
+        detail = _counted(plan.problem_count, plan.problems)
         return 422, problem_body("rejected-rows", detail, _described(plan.problems))
     applied = apply_plan(db.session, plan, actor=None)
     record_change(
@@ -341,6 +342,13 @@ def _apply(kind: ImportKind, plan: Plan) -> tuple[int, dict[str, object]]:
         "unchanged": plan.unchanged,
         "warnings": _described(plan.warnings),
     }
+
+
+def _counted(count: int, listed: Sequence[RowProblem]) -> str:
+    detail = f"{count} problem(s) in the batch"
+    if len(listed) < count:
+        detail += f"; the first {len(listed)} are listed"
+    return detail
 
 
 def _key_of(kind: ImportKind, row: Mapping[str, object]) -> str:

@@ -348,3 +348,90 @@ def test_departments_are_found_by_their_code_as_the_batch_wrote_it(client, api_t
     ):
         assert client.get(path, headers=bearer(token)).status_code == 200, path
     assert client.get("/api/v1/coverage/departments/50", headers=bearer(token)).status_code == 404
+
+
+def test_items_are_checked_by_the_import_alone(client, api_token, make):
+    """No second set of checks: an item gets the import's own problem (code and words) for a
+    rule a file has too, and the JSON's shape is refused with the item and the field."""
+    make.department("FB1")
+    token = api_token(Scope.STAFF_WRITE)
+    rules = client.post(
+        "/api/v1/staff/batch",
+        json={
+            "items": [
+                staff_item("0001", first_name="x" * 101),
+                {key: value for key, value in staff_item("0002").items() if key != "last_name"},
+                staff_item("0003", position="=HYPERLINK(1)"),
+            ]
+        },
+        headers=bearer(token),
+    )
+    assert rules.status_code == 422
+    assert rules.json["type"] == "/api/v1/docs#problem-rejected-rows"
+    found = {(p["item"], p["field"], p["code"]) for p in rules.json["problems"]}
+    assert found == {
+        (1, "first_name", "too_long"),
+        (2, "last_name", "required"),
+        (3, "position", "formula"),
+    }
+    details = {p["code"]: p["detail"] for p in rules.json["problems"]}
+    assert details["too_long"] == "Longer than 100 characters."  # the import's words
+    assert details["required"] == "This value is required."
+
+    shapes = client.post(
+        "/api/v1/staff/batch",
+        json={
+            "items": [
+                staff_item("0001", cost_centre="4711"),
+                staff_item(4711),
+                staff_item("0003", first_name="A\x00"),
+                staff_item("0004", entry_date="31.12.2020"),
+                staff_item("0005", entry_date="2021-02-29"),
+                staff_item("0006", exit_date="3000-01-01"),
+                staff_item("0007", entry_date=""),
+                staff_item("0008", position=["a"]),
+            ]
+        },
+        headers=bearer(token),
+    )
+    assert shapes.status_code == 422
+    assert shapes.json["type"] == "/api/v1/docs#problem-invalid-request"
+    found = {(p["item"], p["field"], p["code"]) for p in shapes.json["problems"]}
+    assert found == {
+        (1, "cost_centre", "unknown_field"),
+        (2, "personnel_number", "not_text"),
+        (3, "first_name", "not_storable"),
+        (4, "entry_date", "bad_iso_date"),
+        (5, "entry_date", "bad_iso_date"),
+        (6, "exit_date", "bad_iso_date"),
+        (7, "entry_date", "bad_iso_date"),
+        (8, "position", "not_text"),
+    }
+    assert shapes.json["problems"][3]["detail"] == (
+        "“31.12.2020” is not a date of the form YYYY-MM-DD between the years 1900 and 2999."
+    )
+    not_objects = client.post(
+        "/api/v1/staff/batch", json={"items": [staff_item("0001"), "0002"]}, headers=bearer(token)
+    )
+    assert not_objects.status_code == 422
+    assert [(p["item"], p["field"]) for p in not_objects.json["problems"]] == [(2, None)]
+    assert db.session.scalar(select(func.count()).select_from(Employee)) == 0
+
+
+def test_a_batch_is_not_loaded_item_by_item_through_marshmallow(client, api_token, make):
+    """The budget behind the nightly sync's speed (docs/benchmarks.md): marshmallow loading
+    1,000 items field by field took as long as the import's whole check of them."""
+    from unittest import mock
+
+    from marshmallow import fields
+
+    make.department("FB1")
+    token = api_token(Scope.STAFF_WRITE)
+    body = {"items": [staff_item(f"{n:04d}", email=f"p{n}@stadt.example") for n in range(1000)]}
+    loaded = fields.Field.deserialize
+    with mock.patch.object(
+        fields.Field, "deserialize", autospec=True, side_effect=loaded
+    ) as deserialize:
+        response = client.post("/api/v1/staff/batch", json=body, headers=bearer(token))
+    assert response.status_code == 200 and response.json["created"] == 1000
+    assert deserialize.call_count < 10
