@@ -40,7 +40,7 @@ class CompletionPlanner(Planner):
         super().__init__(db_session, plan, today=today, full_export=full_export, keys=keys)
         people = select(Employee.personnel_number, Employee.id)
         if self.keys is not None:
-            people = people.where(self.among(Employee.personnel_number, self.keys))
+            people = people.where(Employee.personnel_number.in_(self.keys))
         self.employee_ids: dict[str, int] = dict(self.db_session.execute(people).all())
         courses = list(self.db_session.scalars(select(Course)))
         self.courses = {c.code.casefold(): c for c in courses}
@@ -116,7 +116,7 @@ class CompletionPlanner(Planner):
                 Completion.certificate_ref,
             )
             if self.keys is not None:
-                query = query.where(self.among(Completion.employee_id, self.employee_ids.values()))
+                query = query.where(Completion.employee_id.in_(list(self.employee_ids.values())))
             recorded = self.db_session.execute(query)
             self.existing = {
                 (employee_id, course_id, completed_on): (completion_id, reference)

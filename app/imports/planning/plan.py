@@ -11,10 +11,7 @@ import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, NamedTuple
-
-from sqlalchemy import ColumnElement, any_, bindparam
-from sqlalchemy.dialects.postgresql import ARRAY
+from typing import TYPE_CHECKING, NamedTuple
 
 from app.core.types import DbSession
 from app.imports.columns import Column, HeaderMatch
@@ -153,16 +150,6 @@ class Planner:
         self.today = today
         self.full_export = full_export
         self.keys = None if keys is None else sorted(set(keys))
-
-    def among(self, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
-        """``column IN values``; on PostgreSQL one array parameter (``= ANY``): a batch's 1,000
-        parameters one by one cost the client more than the database spends finding the rows."""
-        condition: ColumnElement[bool]
-        if self.db_session.get_bind().dialect.name == "postgresql":
-            condition = column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-        else:
-            condition = column.in_(list(values))
-        return condition
 
     def row(self, line: int, row: Row) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -52,7 +52,7 @@ class StaffPlanner(Planner):
             Employee.active,
         )
         if self.keys is not None:
-            people = people.where(self.among(Employee.personnel_number, self.keys))
+            people = people.where(Employee.personnel_number.in_(self.keys))
         self.existing = {row.personnel_number: row for row in self.db_session.execute(people)}
         self.seen: dict[str, int] = {}
         self.present = [name for name in FIELDS if name in self.plan.match.positions]
