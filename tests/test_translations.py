@@ -1,5 +1,6 @@
 """The German catalogue is complete: Flask-Babel would silently show English otherwise."""
 
+from collections import Counter
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -55,3 +56,17 @@ def test_catalogue_holds_every_text_of_the_source(tmp_path):
         have = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
     assert len(wanted) > 500  # the extraction found the source's texts
     assert sorted(wanted - have) == []
+
+
+def test_no_text_is_in_the_catalogue_twice():
+    """Texts are appended by hand: a second entry for a text silently wins over the first."""
+    texts, current = [], None
+    for line in [*CATALOGUE.read_text(encoding="utf-8").splitlines(), ""]:
+        if line.startswith("msgid "):
+            current = [line.removeprefix("msgid ")]
+        elif current is not None and line.startswith('"'):
+            current.append(line)
+        elif current is not None:
+            texts.append("".join(current))
+            current = None
+    assert [text for text, count in Counter(texts).items() if count > 1 and text != '""'] == []

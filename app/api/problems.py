@@ -31,6 +31,12 @@ KINDS: dict[str, Kind] = {
         "The token lacks the scope this operation needs",
         "An administrator grants scopes to the client; `detail` names the one missing.",
     ),
+    "not-json": Kind(
+        400,
+        "The body is not JSON",
+        "Changing operations take a JSON object sent with `Content-Type: application/json`; "
+        "this body was not valid JSON (UTF-8) or came with another content type.",
+    ),
     "not-found": Kind(404, "Not found", "No such resource (e.g. an unknown department code)."),
     "method-not-allowed": Kind(405, "Method not allowed", "The path does not take this method."),
     "conflict": Kind(

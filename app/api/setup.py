@@ -10,6 +10,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import PathConverter
 
 from app.api import bp, pages
 from app.api.problems import STATUS_KINDS, ApiProblem, problem_response
@@ -31,12 +32,22 @@ class IntegrationApi(Api):
 api = IntegrationApi()
 
 
+class DepartmentCodeConverter(PathConverter):
+    """A department's code in a path. Codes of German administrations hold slashes (``50/1``),
+    sent as they are or as ``%2F`` (which the server decodes before routing), so the code runs
+    to the end of the path or to the operation's next part (``/people``)."""
+
+    regex = ".+?"
+    part_isolating = False
+
+
 def init_api(app: Flask) -> None:
     app.config.setdefault("API_TITLE", TITLE)
     app.config.setdefault("API_VERSION", "v1")
     app.config.setdefault("OPENAPI_VERSION", "3.1.0")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.url_map.converters["department_code"] = DepartmentCodeConverter
     from app.api import admin_views as _admin_views  # noqa: F401
     from app.api import docs as _docs  # noqa: F401
     from app.api import views as _views  # noqa: F401
@@ -55,6 +66,7 @@ def init_api(app: Flask) -> None:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "smk_…"}
     )
+    api.register_converter(DepartmentCodeConverter, lambda _converter: {"type": "string"})
     csrf.exempt(bp)
     api.register_blueprint(bp)
     app.register_blueprint(pages)

@@ -8,7 +8,7 @@ Writes of departments, staff and completions go through the import's planning an
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Response, current_app, request
 from flask_babel import force_locale
@@ -39,10 +39,10 @@ from app.imports.messages import describe
 from app.imports.models import ImportKind
 from app.imports.planning import Plan
 from app.imports.planning import Problem as RowProblem
-from app.imports.records import check_records
+from app.imports.records import check_records, shape_problems
 from app.reports.services import coverage, percent_covered, scope_of
 from app.staff.models import Department
-from app.staff.services import find_department
+from app.staff.services import find_department_by_code
 
 limiter.limit(rate_limit, key_func=rate_limit_key, scope="api")(bp)
 
@@ -67,8 +67,48 @@ def problems_documented(*extra: tuple[int, str]) -> Any:
     return decorate
 
 
+class Link(NamedTuple):
+    """A call that can follow an operation's answer, with values taken from that call."""
+
+    operation: str  # the target's operationId: its view's name
+    description: str
+    #: The target's parameters as OpenAPI runtime expressions (``$request.body#/…``, …).
+    parameters: Mapping[str, str] = {}
+    #: Values for the target's body (merged into a body of its own by Schemathesis).
+    request_body: Mapping[str, Any] | None = None
+
+
+def links(**named: Link) -> Any:
+    """Document the calls that can follow the operation's 200 answer as OpenAPI links: a
+    client sees where each value leads, and Schemathesis' stateful tests chain the calls."""
+    documented = {}
+    for name, link in named.items():
+        entry: dict[str, Any] = {"operationId": link.operation, "description": link.description}
+        if link.parameters:
+            entry["parameters"] = dict(link.parameters)
+        if link.request_body is not None:
+            entry["requestBody"] = link.request_body
+        documented[name] = entry
+    return bp.doc(responses={200: {"links": documented}})
+
+
+def next_page(operation: str, *, path: Sequence[str] = (), query: Sequence[str] = ()) -> Link:
+    """The link to the next page of a list: the same call with ``next_cursor`` as cursor."""
+    return Link(
+        operation,
+        "The next page: the same request with `next_cursor` as `cursor` (until it is null).",
+        {
+            "cursor": "$response.body#/next_cursor",
+            **{name: f"$request.path.{name}" for name in path},
+            **{name: f"$request.query.{name}" for name in (*query, "limit")},
+        },
+    )
+
+
+FIRST_ITEM = "$request.body#/items/0"
+
 WRITE_ERRORS = (
-    (400, "The body is not JSON."),
+    (400, "The body is not JSON (or not sent as application/json)."),
     (409, "A parallel change conflicted; nothing was written, send it again."),
 )
 
@@ -78,6 +118,23 @@ WRITE_ERRORS = (
 @bp.arguments(IdempotencyHeader, location="headers")
 @bp.arguments(DepartmentBatch)
 @bp.response(200, UpsertResult)
+@links(
+    coverage_of_the_department=Link(
+        "department_coverage",
+        "Coverage of the batch's first department.",
+        {"code": f"{FIRST_ITEM}/code"},
+    ),
+    people_of_the_department=Link(
+        "department_people",
+        "Each person's status in the batch's first department.",
+        {"code": f"{FIRST_ITEM}/code"},
+    ),
+    staff_of_the_department=Link(
+        "upsert_staff",
+        "Staff of the batch's first department (its code as the first person's department).",
+        request_body={"items": [{"department": f"{FIRST_ITEM}/code"}]},
+    ),
+)
 @problems_documented(*WRITE_ERRORS)
 def upsert_departments(headers: dict[str, str], batch: dict[str, Any]) -> Response:
     """Add or update departments by code (up to 1,000; parents before or after children).
@@ -91,6 +148,28 @@ def upsert_departments(headers: dict[str, str], batch: dict[str, Any]) -> Respon
 @bp.arguments(IdempotencyHeader, location="headers")
 @bp.arguments(StaffBatch)
 @bp.response(200, UpsertResult)
+@links(
+    people_of_the_department=Link(
+        "department_people",
+        "Each person's status in the first person's department.",
+        {"code": f"{FIRST_ITEM}/department"},
+    ),
+    completions_of_the_department=Link(
+        "list_completions",
+        "Completions in the first person's department.",
+        {"department": f"{FIRST_ITEM}/department"},
+    ),
+    attendance_of_the_department=Link(
+        "list_attendance",
+        "Booked and attended dates in the first person's department.",
+        {"department": f"{FIRST_ITEM}/department"},
+    ),
+    completions_of_the_person=Link(
+        "create_completions",
+        "Completions of the batch's first person.",
+        request_body={"items": [{"personnel_number": f"{FIRST_ITEM}/personnel_number"}]},
+    ),
+)
 @problems_documented(*WRITE_ERRORS)
 def upsert_staff(headers: dict[str, str], batch: dict[str, Any]) -> Response:
     """Add or update people by personnel number (up to 1,000 per batch).
@@ -106,6 +185,13 @@ def upsert_staff(headers: dict[str, str], batch: dict[str, Any]) -> Response:
 @bp.arguments(IdempotencyHeader, location="headers")
 @bp.arguments(CompletionBatch)
 @bp.response(200, UpsertResult)
+@links(
+    completions_of_the_day=Link(
+        "list_completions",
+        "The completions of the day of the batch's first completion.",
+        {"from": f"{FIRST_ITEM}/completed_on", "to": f"{FIRST_ITEM}/completed_on"},
+    ),
+)
 @problems_documented(*WRITE_ERRORS)
 def create_completions(headers: dict[str, str], batch: dict[str, Any]) -> Response:
     """Record completions (e.g. from an e-learning platform), valid as the course says.
@@ -119,6 +205,7 @@ def create_completions(headers: dict[str, str], batch: dict[str, Any]) -> Respon
 @requires(Scope.COMPLETIONS_READ)
 @bp.arguments(DateRangeQuery, location="query")
 @bp.response(200, CompletionPage)
+@links(next_page=next_page("list_completions", query=("from", "to", "department")))
 @problems_documented()
 def list_completions(args: dict[str, Any]) -> dict[str, Any]:
     """Completions between two days, of a department and all below it when given."""
@@ -131,6 +218,7 @@ def list_completions(args: dict[str, Any]) -> dict[str, Any]:
 @requires(Scope.ENROLMENTS_READ)
 @bp.arguments(DateRangeQuery, location="query")
 @bp.response(200, AttendancePage)
+@links(next_page=next_page("list_attendance", query=("from", "to", "department")))
 @problems_documented()
 def list_attendance(args: dict[str, Any]) -> dict[str, Any]:
     """Booked and attended dates between two days (for time recording: person, day, hours)."""
@@ -155,19 +243,29 @@ def city_coverage() -> dict[str, Any]:
     return {"items": _coverage(None)}
 
 
-@bp.route("/coverage/departments/<string:code>", methods=["GET"])
+@bp.route("/coverage/departments/<department_code:code>", methods=["GET"], merge_slashes=False)
 @requires(Scope.COVERAGE_READ)
 @bp.response(200, Coverage)
+@links(
+    people_of_the_department=Link(
+        "department_people",
+        "Each person's status in this department and below.",
+        {"code": "$request.path.code"},
+    ),
+)
 @problems_documented((404, "No department with this code."))
 def department_coverage(code: str) -> dict[str, Any]:
     """Coverage of a department (with everything below it) and of each of its children."""
     return {"items": _coverage(_department_or_404(code))}
 
 
-@bp.route("/coverage/departments/<string:code>/people", methods=["GET"])
+@bp.route(
+    "/coverage/departments/<department_code:code>/people", methods=["GET"], merge_slashes=False
+)
 @requires(Scope.COVERAGE_READ)
 @bp.arguments(PeopleQuery, location="query")
 @bp.response(200, PeoplePage)
+@links(next_page=next_page("department_people", path=("code",), query=("status",)))
 @problems_documented((404, "No department with this code."))
 def department_people(args: dict[str, Any], code: str) -> dict[str, Any]:
     """Each person's status per requirement in a department and all below it."""
@@ -192,6 +290,10 @@ def department_people(args: dict[str, Any], code: str) -> dict[str, Any]:
 
 
 def _write_batch(kind: ImportKind, items: Sequence[Mapping[str, Any]], key: str | None) -> Response:
+    problems, count = shape_problems(kind, items)
+    if count:  # not what the item schema describes: refused as other operations' input is
+        detail = _counted(count, problems)
+        raise ApiProblem("invalid-request", detail, problems=_described(problems))
     client = current_client()
     with acting_client(client):
         claim = None
@@ -220,10 +322,7 @@ def _write_batch(kind: ImportKind, items: Sequence[Mapping[str, Any]], key: str 
 
 def _apply(kind: ImportKind, plan: Plan) -> tuple[int, dict[str, object]]:
     if not plan.ok:
-        shown = len(plan.problems)
-        detail = f"{plan.problem_count} problem(s) in the batch"
-        if shown < plan.problem_count:
-            detail += f"; the first {shown} are listed"
+        detail = _counted(plan.problem_count, plan.problems)
         return 422, problem_body("rejected-rows", detail, _described(plan.problems))
     applied = apply_plan(db.session, plan, actor=None)
     record_change(
@@ -243,6 +342,13 @@ def _apply(kind: ImportKind, plan: Plan) -> tuple[int, dict[str, object]]:
         "unchanged": plan.unchanged,
         "warnings": _described(plan.warnings),
     }
+
+
+def _counted(count: int, listed: Sequence[RowProblem]) -> str:
+    detail = f"{count} problem(s) in the batch"
+    if len(listed) < count:
+        detail += f"; the first {len(listed)} are listed"
+    return detail
 
 
 def _key_of(kind: ImportKind, row: Mapping[str, object]) -> str:
@@ -269,7 +375,7 @@ def _described(problems: Sequence[RowProblem]) -> list[dict[str, object]]:
 def _listed(page: Any, args: dict[str, Any]) -> tuple[list[Any], str | None]:
     department = None
     if args.get("department") is not None:
-        department = find_department(db.session, args["department"])
+        department = find_department_by_code(db.session, args["department"])
         if department is None:
             raise ApiProblem(
                 "invalid-request",
@@ -317,7 +423,7 @@ def _bad_cursor() -> ApiProblem:
 
 
 def _department_or_404(code: str) -> Department:
-    department = find_department(db.session, code) if "\x00" not in code else None
+    department = find_department_by_code(db.session, code)
     if department is None:
         raise ApiProblem("not-found", "No department with this code.")
     return department

@@ -22,6 +22,8 @@ class Column:
     aliases: tuple[str, ...] = ()
     required: bool = False
     max_length: int = 200
+    #: The column holds a date (a file writes it as DD.MM.YYYY or so, the API as YYYY-MM-DD).
+    date: bool = False
 
 
 #: Staff and completion files both name people by their personnel number.
@@ -146,12 +148,14 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
             _l("Entry date"),
             "Eintrittsdatum",
             ("Eintrittsdatum", "Eintritt", "entry_date", "entry date", "start date", "hire date"),
+            date=True,
         ),
         Column(
             "exit_date",
             _l("Exit date"),
             "Austrittsdatum",
             ("Austrittsdatum", "Austritt", "exit_date", "exit date", "leaving date", "end date"),
+            date=True,
         ),
     ),
     ImportKind.COMPLETIONS: (
@@ -188,6 +192,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
                 "date",
             ),
             required=True,
+            date=True,
         ),
         Column(
             "certificate_ref",

@@ -48,6 +48,13 @@ MESSAGES = {
     "unknown_course": _l("There is no course with the code or title “%(value)s”."),
     "future_date": _l("%(value)s lies in the future."),
     "duplicate_completion": _l("The same completion already appears in line %(first_line)s."),
+    # A row given as data (a batch of the API): what a file cannot get wrong
+    "unknown_field": _l("There is no field “%(value)s”."),
+    "not_text": _l("The value must be text (a JSON string) or null."),
+    "not_storable": _l("The text holds a NUL character or an unpaired surrogate."),
+    "bad_iso_date": _l(
+        "“%(value)s” is not a date of the form YYYY-MM-DD between the years %(first)s and %(last)s."
+    ),
     # Warnings: imported, but worth knowing
     "head_unknown": _l(
         "The head %(value)s is not on staff yet; import the staff, then this file again."

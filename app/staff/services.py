@@ -240,5 +240,23 @@ def find_department(db_session: DbSession, code: str) -> Department | None:
     return db_session.scalar(select(Department).where(Department.code == code))
 
 
+def find_department_by_code(db_session: DbSession, code: str) -> Department | None:
+    """The department ``code`` names, read as the imports read a code: spaces collapsed (the
+    import stores `` FB 1 `` as ``FB 1``), the exact code first, else one differing in case
+    only (the import matches codes regardless of case)."""
+    code = " ".join(code.split())
+    if not code or "\x00" in code:
+        return None
+    found = find_department(db_session, code)
+    if found is None:
+        found = db_session.scalar(
+            select(Department)
+            .where(func.lower(Department.code) == code.lower())
+            .order_by(Department.id)
+            .limit(1)
+        )
+    return found
+
+
 def find_employee(db_session: DbSession, personnel_number: str) -> Employee | None:
     return db_session.scalar(select(Employee).where(Employee.personnel_number == personnel_number))

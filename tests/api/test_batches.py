@@ -294,3 +294,144 @@ def test_people_statuses_of_a_subtree_come_in_pages(client, api_token, make):
     assert {(row["department"], row["in_scope"]) for row in figures} >= {("D1", 5), ("FB1", 5)}
     city = client.get("/api/v1/coverage", headers=bearer(token)).json["items"]
     assert (None, 6) in {(row["department"], row["in_scope"]) for row in city}
+
+
+def test_a_body_that_is_not_json_is_a_400_problem(client, api_token):
+    """As documented (OpenAPI, README, the docs page): 400 with the type not-json, for
+    unparsable JSON as for a body sent as something else; JSON of the wrong shape stays 422."""
+    token = api_token(Scope.STAFF_WRITE)
+    bodies = [
+        ('{"items": [', "application/json"),
+        (b'"\xff"', "application/json"),
+        ("", "application/json"),
+        ('{"items": []}', "text/plain"),
+        ("items=1", "application/x-www-form-urlencoded"),
+        ("", None),
+    ]
+    for data, content_type in bodies:
+        response = client.post(
+            "/api/v1/staff/batch", data=data, content_type=content_type, headers=bearer(token)
+        )
+        assert response.status_code == 400, (data, content_type, response.json)
+        assert response.mimetype == "application/problem+json"
+        assert response.json["type"] == "/api/v1/docs#problem-not-json"
+        assert response.json["status"] == 400
+    wrong_shape = client.post("/api/v1/staff/batch", json=[1], headers=bearer(token))
+    assert wrong_shape.status_code == 422
+    assert wrong_shape.json["type"] == "/api/v1/docs#problem-invalid-request"
+    # A token is checked first: without one the same body is a 401.
+    assert client.post("/api/v1/staff/batch", data="x").status_code == 401
+    document = client.get("/api/v1/openapi.json").json
+    for path in ("/departments/batch", "/staff/batch", "/completions/batch"):
+        assert "400" in document["paths"][f"/api/v1{path}"]["post"]["responses"]
+    assert 'id="problem-not-json"' in client.get("/api/v1/docs").get_data(as_text=True)
+
+
+def test_departments_are_found_by_their_code_as_the_batch_wrote_it(client, api_token):
+    """Codes with slashes (German offices: 50/1) and codes the import tidied (spaces, case)
+    are found by the coverage and list operations as they were sent in a batch."""
+    token = api_token()
+    created = client.post(
+        "/api/v1/departments/batch",
+        json={"items": [{"code": "50/1", "name": "Sozialamt"}, {"code": " Amt  32 ", "name": "X"}]},
+        headers=bearer(token),
+    )
+    assert created.status_code == 200, created.json
+    for path in (
+        "/api/v1/coverage/departments/50/1",
+        "/api/v1/coverage/departments/50%2F1",
+        "/api/v1/coverage/departments/50/1/people",
+        "/api/v1/coverage/departments/%20Amt%20%2032%20",
+        "/api/v1/coverage/departments/amt 32/people",
+        "/api/v1/completions?from=2026-01-01&to=2026-12-31&department=50/1",
+        "/api/v1/attendance?from=2026-01-01&to=2026-12-31&department=%20AMT%2032",
+    ):
+        assert client.get(path, headers=bearer(token)).status_code == 200, path
+    assert client.get("/api/v1/coverage/departments/50", headers=bearer(token)).status_code == 404
+
+
+def test_items_are_checked_by_the_import_alone(client, api_token, make):
+    """No second set of checks: an item gets the import's own problem (code and words) for a
+    rule a file has too, and the JSON's shape is refused with the item and the field."""
+    make.department("FB1")
+    token = api_token(Scope.STAFF_WRITE)
+    rules = client.post(
+        "/api/v1/staff/batch",
+        json={
+            "items": [
+                staff_item("0001", first_name="x" * 101),
+                {key: value for key, value in staff_item("0002").items() if key != "last_name"},
+                staff_item("0003", position="=HYPERLINK(1)"),
+            ]
+        },
+        headers=bearer(token),
+    )
+    assert rules.status_code == 422
+    assert rules.json["type"] == "/api/v1/docs#problem-rejected-rows"
+    found = {(p["item"], p["field"], p["code"]) for p in rules.json["problems"]}
+    assert found == {
+        (1, "first_name", "too_long"),
+        (2, "last_name", "required"),
+        (3, "position", "formula"),
+    }
+    details = {p["code"]: p["detail"] for p in rules.json["problems"]}
+    assert details["too_long"] == "Longer than 100 characters."  # the import's words
+    assert details["required"] == "This value is required."
+
+    shapes = client.post(
+        "/api/v1/staff/batch",
+        json={
+            "items": [
+                staff_item("0001", cost_centre="4711"),
+                staff_item(4711),
+                staff_item("0003", first_name="A\x00"),
+                staff_item("0004", entry_date="31.12.2020"),
+                staff_item("0005", entry_date="2021-02-29"),
+                staff_item("0006", exit_date="3000-01-01"),
+                staff_item("0007", entry_date=""),
+                staff_item("0008", position=["a"]),
+            ]
+        },
+        headers=bearer(token),
+    )
+    assert shapes.status_code == 422
+    assert shapes.json["type"] == "/api/v1/docs#problem-invalid-request"
+    found = {(p["item"], p["field"], p["code"]) for p in shapes.json["problems"]}
+    assert found == {
+        (1, "cost_centre", "unknown_field"),
+        (2, "personnel_number", "not_text"),
+        (3, "first_name", "not_storable"),
+        (4, "entry_date", "bad_iso_date"),
+        (5, "entry_date", "bad_iso_date"),
+        (6, "exit_date", "bad_iso_date"),
+        (7, "entry_date", "bad_iso_date"),
+        (8, "position", "not_text"),
+    }
+    assert shapes.json["problems"][3]["detail"] == (
+        "“31.12.2020” is not a date of the form YYYY-MM-DD between the years 1900 and 2999."
+    )
+    not_objects = client.post(
+        "/api/v1/staff/batch", json={"items": [staff_item("0001"), "0002"]}, headers=bearer(token)
+    )
+    assert not_objects.status_code == 422
+    assert [(p["item"], p["field"]) for p in not_objects.json["problems"]] == [(2, None)]
+    assert db.session.scalar(select(func.count()).select_from(Employee)) == 0
+
+
+def test_a_batch_is_not_loaded_item_by_item_through_marshmallow(client, api_token, make):
+    """The budget behind the nightly sync's speed (docs/benchmarks.md): marshmallow loading
+    1,000 items field by field took as long as the import's whole check of them."""
+    from unittest import mock
+
+    from marshmallow import fields
+
+    make.department("FB1")
+    token = api_token(Scope.STAFF_WRITE)
+    body = {"items": [staff_item(f"{n:04d}", email=f"p{n}@stadt.example") for n in range(1000)]}
+    loaded = fields.Field.deserialize
+    with mock.patch.object(
+        fields.Field, "deserialize", autospec=True, side_effect=loaded
+    ) as deserialize:
+        response = client.post("/api/v1/staff/batch", json=body, headers=bearer(token))
+    assert response.status_code == 200 and response.json["created"] == 1000
+    assert deserialize.call_count < 10

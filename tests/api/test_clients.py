@@ -170,3 +170,35 @@ def test_paths_under_the_api_that_name_no_operation_answer_problem_documents(cli
         assert response.mimetype == "application/problem+json"
         assert response.get_json()["status"] == response.status_code
     assert client.get("/no-such-page").mimetype == "text/html"  # pages keep their error page
+
+
+def test_the_docs_page_speaks_the_readers_language(client):
+    """German by default like every page, English on request; the document's own words
+    (summaries, descriptions) stay English and are marked as such for screen readers."""
+    german = client.get("/api/v1/docs").get_data(as_text=True)
+    assert '<html lang="de">' in german
+    for text in (
+        "<h2>Operationen</h2>",
+        "<caption>Parameter</caption>",
+        "Antworten",
+        "Typ",
+        "Pflichtangabe",
+        "Array aus StaffItem",
+        "string oder null",
+        "höchstens 32 Zeichen",
+        "Links: Aufrufe, die auf die Antwort 200 folgen können",
+        "<h2>Probleme</h2>",
+    ):
+        assert text in german, text
+    for text in (">Operations<", ">Answers<", ">Parameters<", "array of", " or null", ">Required<"):
+        assert text not in german, text
+    assert '<p lang="en">Add or update people by personnel number' in german
+    # Each link names its target operation, linked on the page.
+    assert '<a href="#get--api-v1-completions"><code>GET /api/v1/completions</code></a>' in german
+
+    token = csrf_token(client, "/auth/login")
+    client.post("/language", data={"locale": "en", "csrf_token": token})
+    english = client.get("/api/v1/docs").get_data(as_text=True)
+    assert '<html lang="en">' in english
+    for text in ("<h2>Operations</h2>", "<caption>Answers</caption>", "array of StaffItem"):
+        assert text in english, text

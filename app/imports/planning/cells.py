@@ -70,6 +70,11 @@ class Row:
                 return date(int(year), int(month), int(day))
             except ValueError:
                 pass  # e.g. 31.02.2021: reported below
+        elif len(value) == 10 and value[4] == "-" and value[7] == "-" and value.isascii():
+            try:  # yyyy-mm-dd (the API's batches, some exports), without strptime
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
         for pattern in DATE_FORMATS:
             try:
                 return datetime.strptime(value, pattern).date()
