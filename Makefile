@@ -113,6 +113,7 @@ bench: translations haproxy wrk
 	$(BIN)/python bench/imports.py --rows 50000
 	$(BIN)/python bench/api_upsert.py --rows 50000 --batch 1000
 	$(BIN)/python bench/pages.py --staff 50000
+	$(BIN)/python bench/pages.py --staff 500000
 	$(BIN)/python bench/enrolment_cluster.py --users 1000 --dates 20 --capacity 50
 
 # Coverage at a larger city: `make bench-coverage STAFF=150000` or `STAFF=500000` (database

@@ -59,6 +59,11 @@ _TOUCHED = "page_cache_touched"
 PREFIX = "page-cache"
 
 
+class NotKept(str):
+    """What ``render`` returns for a part that must be shown but not kept (it answers a question
+    the data does not bound, such as a course that does not exist)."""
+
+
 class PageCache:
     def __init__(self, client: redis.Redis, seconds: int) -> None:
         self.client = client
@@ -78,6 +83,8 @@ class PageCache:
         if kept is not None:
             return _rendered(kept.decode("utf-8") if isinstance(kept, bytes) else str(kept))
         text = render()
+        if isinstance(text, NotKept):
+            return _rendered(text)
         try:
             self.client.set(name, text.encode("utf-8"), ex=self.seconds)
         except redis.RedisError:
@@ -109,11 +116,15 @@ def _rendered(html: str) -> Markup:
     return Markup(html)  # noqa: S704 (rendered by autoescaping templates, see above)
 
 
-def fragment(area: str, key: Iterable[object], render: Callable[[], str]) -> Markup:
-    """As ``PageCache.fragment`` when the app keeps parts (Redis configured); otherwise
-    ``render()`` every time."""
+def fragment(
+    area: str, key: Iterable[object], render: Callable[[], str], *, keep: bool = True
+) -> Markup:
+    """As ``PageCache.fragment`` when the app keeps parts (Redis configured) and ``keep``;
+    otherwise ``render()`` every time. Callers keep only what the data bounds (pages, courses,
+    departments that exist), never whatever a client sends: Redis is the task queue too, and
+    must not fill up with copies for made-up query strings."""
     cache: PageCache | None = current_app.extensions.get("page_cache")
-    if cache is None:
+    if cache is None or not keep:
         return _rendered(render())
     return cache.fragment(area, key, render)
 

@@ -43,6 +43,9 @@ def _language_label(value: str) -> str:
 
 #: Pages of the catalogue's dates beyond this are not offered (nobody pages that far).
 MAX_CATALOGUE_PAGE = 1000
+#: The catalogue pages kept in the page cache (see ``catalogue``).
+KEPT_CATALOGUE_PAGES = 10
+KEPT_CATALOGUE_FILTERS = {"course", "language", "format"}
 
 
 @bp.route("/")
@@ -53,16 +56,23 @@ def catalogue():
         abort(404)
     filters = {key: value for key, value in request.args.items() if key != "page"}
     # The same for everyone asking with these filters in this language, until a course or a
-    # date changes, or a date begins (the minute is part of the key).
+    # date changes, or a date begins (the minute is part of the key). Kept: the first pages,
+    # by course, language or format (what most people ask for); a month, or anything else, is
+    # rendered every time.
+    keep = page <= KEPT_CATALOGUE_PAGES and set(filters) <= KEPT_CATALOGUE_FILTERS
     key = (
         str(get_locale()),
         str(get_timezone()),
         utcnow().replace(second=0, microsecond=0),
         page,
         current_app.config["CATALOGUE_DATES_PER_PAGE"],
-        sorted(request.args.items(multi=True)),
+        request.args.get("course", type=db_int),
+        request.args.get("language"),
+        request.args.get("format"),
     )
-    content = page_cache.fragment("catalogue", key, lambda: _catalogue_content(page, filters))
+    content = page_cache.fragment(
+        "catalogue", key, lambda: _catalogue_content(page, filters), keep=keep
+    )
     return render_template("courses/catalogue.html", content=content)
 
 
@@ -83,7 +93,7 @@ def _catalogue_content(page: int, filters: dict[str, str]) -> str:
     )
     if page > 1 and not sessions:
         abort(404)
-    return render_template(
+    html = render_template(
         "courses/_catalogue_content.html",
         form=form,
         courses=courses,
@@ -93,6 +103,14 @@ def _catalogue_content(page: int, filters: dict[str, str]) -> str:
         filters=filters,
         month_text=request.args.get("month", ""),
     )
+    # Only filters naming what exists are kept (a made-up course or language would fill the
+    # cache with copies of an empty list).
+    known = (
+        session_filter.course_id in (None, *(c.id for c in courses))
+        and (form.language.data or "") in ("", *LANGUAGE_LABELS)
+        and (form.format.data or "") in ("", *FORMAT_LABELS)
+    )
+    return html if known else page_cache.NotKept(html)
 
 
 @bp.route("/course/<int:course_id>")

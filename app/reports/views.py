@@ -56,13 +56,20 @@ def coverage():
         local_today(),
         None if roots is None else sorted(root.id for root in roots),
         [row.id for row in rows_for],
-        sorted(request.args.items(multi=True)),
+        department.id if department else None,
+        page_number(),
+        page_number("departments_page"),
         current_app.config["DUE_SOON_DAYS"],
         current_app.config["COVERAGE_REQUIREMENTS_PER_PAGE"],
         current_app.config["DEPARTMENTS_PER_PAGE"],
     )
     content = page_cache.fragment(
-        "coverage", key, lambda: _coverage_content(department, roots, rows_for)
+        "coverage",
+        key,
+        lambda: _coverage_content(department, roots, rows_for),
+        # The department exists and the pages do (or the answer is a 404): what is kept is
+        # bounded by the tree. Other arguments are rendered every time.
+        keep=set(request.args) <= {"department", "page", "departments_page"},
     )
     return render_template("reports/coverage.html", department=department, content=content)
 

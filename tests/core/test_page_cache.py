@@ -189,3 +189,21 @@ def test_an_exemption_made_on_another_node_shows_on_the_heads_coverage_page_at_o
         )
         assert response.status_code == 302
     assert in_scope() == 1
+
+
+@needs_redis
+def test_only_what_the_data_bounds_is_kept(app, client, catalogue_city):
+    """Made-up query strings are answered but not kept: Redis is the task queue too."""
+    _log_in(client, "erika@stadt.example")
+    cache: PageCache = app.extensions["page_cache"]
+
+    def kept() -> int:
+        return len(list(cache.client.scan_iter(f"{PREFIX}:catalogue:*")))
+
+    client.get("/courses/")
+    client.get("/courses/?language=de")
+    assert kept() == 2
+    for query in ("?course=999999", "?language=xx", "?month=2027-03", "?utm=1", "?page=11"):
+        assert client.get(f"/courses/{query}").status_code in (200, 404)
+    assert kept() == 2
+    assert "5 von 5" in client.get("/courses/?language=").get_data(as_text=True)
