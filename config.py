@@ -287,6 +287,9 @@ class Config:
     #: there until their data changes, and at most this many seconds (0: never kept).
     PAGE_CACHE_SECONDS = _env_int("PAGE_CACHE_SECONDS", 300)
     START_PAGE_DATES_PER_REQUIREMENT = _env_int("START_PAGE_DATES_PER_REQUIREMENT", 1)
+    #: The start page lists this many of a person's mandatory trainings, the soonest due first
+    #: (all of them are on "Meine Pflichtschulungen").
+    START_PAGE_REQUIREMENTS = _env_int("START_PAGE_REQUIREMENTS", 10)
     START_PAGE_COMPLETIONS = _env_int("START_PAGE_COMPLETIONS", 5)
     #: Start the rebuild task as soon as the change that queued it commits (else: the sweep).
     COVERAGE_REBUILD_ON_COMMIT = _env_bool("COVERAGE_REBUILD_ON_COMMIT", True)

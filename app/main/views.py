@@ -74,6 +74,7 @@ def home():
             today=local_today(),
             due_soon_days=config["DUE_SOON_DAYS"],
             dates_per_requirement=config["START_PAGE_DATES_PER_REQUIREMENT"],
+            dates_for_first=config["START_PAGE_REQUIREMENTS"],
         )
         if employee
         else []
@@ -98,6 +99,7 @@ def home():
         city=city,
         letters=letters,
         more_dates_link=True,
+        requirements_shown=config["START_PAGE_REQUIREMENTS"],
     )
 
 

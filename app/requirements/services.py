@@ -183,6 +183,7 @@ def my_requirements(
     today: date,
     due_soon_days: int,
     dates_per_requirement: int = 3,
+    dates_for_first: int | None = None,
 ) -> list[tuple[MyRequirement, list[DateOffer]]]:
     """The employee's requirements with their status, soonest due first, each still to be met
     with the next ``dates_per_requirement`` dates that would fulfil it ("Meine
@@ -205,7 +206,9 @@ def my_requirements(
             .order_by(statuses.c.due_date, Requirement.name, Requirement.id)
         )
     ]
-    open_ids = [row.requirement_id for row in rows if row.status in OPEN_STATUSES]
+    # Dates for every requirement still to be met (or, with ``dates_for_first``, for those
+    # among the first so many rows: a page listing only those).
+    open_ids = [row.requirement_id for row in rows[:dates_for_first] if row.status in OPEN_STATUSES]
     dates: dict[int, list[DateOffer]] = {}
     for requirement_id, offer in next_open_dates_of_requirements(
         db_session, open_ids, per_course=dates_per_requirement

@@ -190,3 +190,27 @@ def test_start_page_offers_the_soonest_date_per_training_and_the_newest_completi
     assert 'href="/courses/mine#completions"' in start
     history = client.get("/courses/mine").get_data(as_text=True)
     assert all(f"Altkurs {y}" in history for y in range(2010, 2018))
+
+
+def test_start_page_lists_the_soonest_due_trainings_and_links_to_all(app, client, make, login, db):
+    from app.requirements.models import AudienceKind, AudienceRule, Requirement
+
+    person = make.employee(first_name="Aylin")
+    make.user("aylin@stadt.example", employee=person)
+    shown = app.config["START_PAGE_REQUIREMENTS"]
+    for n in range(shown + 2):
+        rule = Requirement(
+            name=f"Pflicht {n:02d}",
+            first_due_date=date(2030, 1, 1 + n),
+            courses=[make.course(f"K{n}")],
+        )
+        rule.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+        db.session.add(rule)
+    db.session.commit()
+    login("aylin@stadt.example")
+
+    start = client.get("/").get_data(as_text=True)
+    mine = client.get("/requirements/mine").get_data(as_text=True)
+    assert [n for n in range(shown + 2) if f"Pflicht {n:02d}" in start] == list(range(shown))
+    assert "2 weitere Pflichtschulungen: alle anzeigen" in start
+    assert all(f"Pflicht {n:02d}" in mine for n in range(shown + 2))
