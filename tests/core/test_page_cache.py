@@ -207,3 +207,71 @@ def test_only_what_the_data_bounds_is_kept(app, client, catalogue_city):
         assert client.get(f"/courses/{query}").status_code in (200, 404)
     assert kept() == 2
     assert "5 von 5" in client.get("/courses/?language=").get_data(as_text=True)
+
+
+def test_seats_booked_at_once_on_another_node_show_while_readers_keep_the_catalogue(
+    app, client, other_node, make, db
+):
+    """Eight people book the same date at the same moment on the second node, one of them with
+    a double click, while four readers on the first node keep reading (and, with Redis,
+    keeping) the catalogue: afterwards the first node shows the seats the eight left."""
+    import threading
+
+    course_session = make.course_session(make.course(title="Erste Hilfe"), capacity=20)
+    date_id, path = course_session.id, f"/courses/sessions/{course_session.id}"
+    emails = [f"person{n}@stadt.example" for n in range(8)]
+    for email in emails:
+        make.user(email)
+    make.user("reader@stadt.example")
+    db.session.commit()
+
+    with other_node.app_context():
+        writers = []
+        for n, email in enumerate(emails):
+            writer = other_node.test_client()
+            # Each from their own computer (the login limit counts per address).
+            writer.environ_base["REMOTE_ADDR"] = f"10.0.0.{n + 1}"
+            _log_in(writer, email)
+            writers.append((writer, csrf_token(writer, path)))
+        double_click = other_node.test_client()  # the first person's second tab
+        double_click.environ_base["REMOTE_ADDR"] = "10.0.0.1"
+        double_click.set_cookie("session", writers[0][0].get_cookie("session").value)
+        writers.append((double_click, writers[0][1]))
+    _log_in(client, "reader@stadt.example")
+    readers = []
+    for _ in range(4):  # four tabs of one reader
+        reader = app.test_client()
+        reader.set_cookie("session", client.get_cookie("session").value)
+        readers.append(reader)
+    db.session.commit()
+
+    barrier = threading.Barrier(len(writers) + len(readers))
+    done = threading.Event()
+    answers: list[int] = []
+
+    def write(writer, token) -> None:
+        with other_node.app_context():
+            barrier.wait()
+            answers.append(writer.post(f"{path}/enrol", data={"csrf_token": token}).status_code)
+
+    def read(reader) -> None:
+        with app.app_context():
+            barrier.wait()
+            while not done.is_set():
+                answers.append(reader.get("/courses/").status_code)
+
+    reading = [threading.Thread(target=read, args=(r,)) for r in readers]
+    writing = [threading.Thread(target=write, args=w) for w in writers]
+    for thread in reading + writing:
+        thread.start()
+    for thread in writing:
+        thread.join(timeout=120)
+    done.set()
+    for thread in reading:
+        thread.join(timeout=120)
+
+    assert set(answers) <= {200, 302}, answers
+    booked = db.session.scalar(select(CourseSession.seats_taken).where(CourseSession.id == date_id))
+    assert booked == len(emails)
+    for reader in readers:
+        assert "12 von 20" in reader.get("/courses/").get_data(as_text=True)
