@@ -275,3 +275,32 @@ def test_seats_booked_at_once_on_another_node_show_while_readers_keep_the_catalo
     assert booked == len(emails)
     for reader in readers:
         assert "12 von 20" in reader.get("/courses/").get_data(as_text=True)
+
+
+def test_a_date_that_begins_leaves_the_kept_catalogue_in_that_minute(
+    app, client, make, db, monkeypatch
+):
+    """The minute is part of the key: a kept catalogue stops offering a date once it began."""
+    from datetime import timedelta
+
+    import app.courses.services.queries as queries
+    import app.courses.views as views
+    from app.core.types import utcnow
+
+    soon = make.course_session(make.course(title="Beginnt gleich"), starts_in=timedelta(seconds=90))
+    later = make.course_session(make.course(title="Beginnt später"), starts_in=timedelta(days=3))
+    make.user("erika@stadt.example")
+    db.session.commit()
+    _log_in(client, "erika@stadt.example")
+    soon_link, later_link = f"/courses/sessions/{soon.id}", f"/courses/sessions/{later.id}"
+    page = client.get("/courses/").get_data(as_text=True)
+    assert soon_link in page and later_link in page
+    assert soon_link in client.get("/courses/").get_data(as_text=True)  # kept
+
+    def after_it_began():
+        return utcnow() + timedelta(minutes=2)
+
+    monkeypatch.setattr(views, "utcnow", after_it_began)
+    monkeypatch.setattr(queries, "utcnow", after_it_began)
+    page = client.get("/courses/").get_data(as_text=True)
+    assert soon_link not in page and later_link in page
