@@ -139,7 +139,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = normalise_database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'schulung.db'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    #: No pre-ping: on PostgreSQL the pool sees a closed connection on its socket instead, without
+    #: a round trip (app/core/connections.py).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 
     REDIS_URL = os.environ.get("REDIS_URL") or None
     CELERY = celery_settings(REDIS_URL)

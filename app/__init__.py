@@ -42,6 +42,10 @@ def create_app(config_class: type = Config) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _configure_sqlite(db.engine)
+        elif db.engine.dialect.name == "postgresql":
+            from app.core.connections import configure_postgresql
+
+            configure_postgresql(db.engine)
 
     _import_models()
     from app.core.audit_trail import register_audit_trail

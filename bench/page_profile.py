@@ -38,6 +38,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=15, help="per batch; five batches")
     parser.add_argument("--profile", help="profile this page (its name as listed)")
     parser.add_argument("--sort", default="cumulative", help="cProfile order")
+    parser.add_argument(
+        "--round-trips", action="store_true", help="count each page's round trips to PostgreSQL"
+    )
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args()
     url = args.database_url or default_url(args.staff)
@@ -64,10 +67,22 @@ def main() -> None:
         "date page": (employee, f"/courses/sessions/{date_id}"),
         "head's coverage page": (head, "/reports/coverage"),
     }
+    if args.round_trips:
+        from app.core.connections import RoundTrips
+        from app.extensions import db
+
+        with app.app_context():
+            trips = RoundTrips(db.engine)
+    else:
+        trips = None
     for name, (client, path) in pages.items():
         for _ in range(3):
             response = client.get(path)
         assert response.status_code == 200, f"{path} answered {response.status_code}"
+        if trips:
+            with trips:
+                client.get(path)
+            print(f"{name:24} {trips.count:3d} round trips: {', '.join(trips.seen)}")
         cpu, wall = [], []
         for _batch in range(5):
             started_cpu, started = time.process_time(), time.perf_counter()

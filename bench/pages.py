@@ -119,7 +119,7 @@ def main() -> None:
 def prepare(url: str) -> int:
     """Dates, logins and today's counts; idempotent. Returns the measured date's id."""
     from flask_migrate import upgrade
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, text
     from werkzeug.security import generate_password_hash
 
     from app import create_app
@@ -183,6 +183,16 @@ def prepare(url: str) -> int:
             session.add(head)
         session.commit()
         counts.build(session, day=local_today(), due_soon_days=app.config["DUE_SOON_DAYS"])
+        session.commit()
+        # What a city's autovacuum does after such changes (a machine's PostgreSQL may have it
+        # off): without it the planner takes the dates table for empty, and the start page's
+        # query for the next dates costs 1.0-1.6 ms on the server instead of 0.3 ms.
+        session.execute(
+            text(
+                "ANALYZE course_sessions, enrolments, users, user_roles, coverage_counts,"
+                " coverage_count_days"
+            )
+        )
         session.commit()
         return measured.id
 
