@@ -61,17 +61,19 @@ class Status(enum.StrEnum):
 
 def status_query(
     *,
-    today: date,
+    today: date | ColumnElement[date],
     due_soon_days: int,
     roots: Sequence[Department] | None = None,
-    employee_id: int | None = None,
+    employee_id: int | ColumnElement[int] | None = None,
     requirement_id: int | None = None,
     department_ids: Sequence[int] | None = None,
+    soon: date | ColumnElement[date] | None = None,
 ) -> Select[int, int, int, str, date, date, int]:
     """Rows (employee_id, department_id, requirement_id, status, due_date, valid_until, covered)
     for everyone in scope, limited to the subtrees of ``roots`` (or, already looked up, the
     ``department_ids`` of those subtrees) / one employee / one requirement when given; read
-    from the kept coverage facts."""
+    from the kept coverage facts. ``today``, ``soon`` and ``employee_id`` may be bound
+    parameters (a statement built once, see ``statuses_of``)."""
     facts = CoverageFact.__table__
     filters: list[ColumnElement[bool]] = [
         facts.c.requirement_id.in_(select(Requirement.id).where(Requirement.active.is_(True)))
@@ -84,7 +86,7 @@ def status_query(
         filters.append(facts.c.employee_id == employee_id)
     if requirement_id is not None:
         filters.append(facts.c.requirement_id == requirement_id)
-    return statuses_of(facts, today, due_soon_days, filters)
+    return statuses_of(facts, today, due_soon_days, filters, soon=soon)
 
 
 def live_status_query(
@@ -116,7 +118,7 @@ def _in_subtrees(roots: list[Department], column: ColumnElement[int]) -> ColumnE
     return column.in_(select(Employee.id).where(Employee.department_id.in_(subtree_ids(roots))))
 
 
-def exempt_pairs(today: date) -> Subquery:
+def exempt_pairs(today: date | ColumnElement[date]) -> Subquery:
     """(employee_id, requirement_id) of the exemptions running on ``today``."""
     return (
         select(Exemption.employee_id, Exemption.requirement_id)
@@ -131,15 +133,21 @@ def exempt_pairs(today: date) -> Subquery:
 
 def statuses_of(
     facts: FromClause,
-    today: date,
+    today: date | ColumnElement[date],
     due_soon_days: int,
     filters: list[ColumnElement[bool]],
     *,
     exemptions: bool = True,
+    soon: date | ColumnElement[date] | None = None,
 ) -> Select[int, int, int, str, date, date, int]:
     """Each fact's status on ``today``: only dates are compared. Without ``exemptions``, the
-    status a person would have without them (what ``coverage_counts`` keeps)."""
-    soon = today + timedelta(days=due_soon_days)
+    status a person would have without them (what ``coverage_counts`` keeps). Due soon means
+    due by ``soon``, ``due_soon_days`` after ``today`` unless given: a statement built once
+    passes both as bound parameters (then ``due_soon_days`` is not used)."""
+    if soon is None:
+        if not isinstance(today, date):
+            raise TypeError("a bound parameter for today needs one for soon")
+        soon = today + timedelta(days=due_soon_days)
     covered = and_(facts.c.valid_until.is_not(None), facts.c.valid_until >= today)
     whens: list[tuple[ColumnElement[bool], str]] = [
         (facts.c.due_on < today, Status.OVERDUE.value),

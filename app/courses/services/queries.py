@@ -5,8 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import contains_eager, joinedload
 
 from app.core.clock import local_today
@@ -44,35 +56,87 @@ class CityFigures:
 
 
 def employee_overview(
-    db_session: DbSession, employee: Employee, *, completions_limit: int | None = None
+    db_session: DbSession,
+    employee: Employee,
+    *,
+    completions_limit: int | None = None,
+    history: list[Enrolment] | None = None,
 ) -> EmployeeOverview:
     """A person's coming sessions and their completions, newest first (the newest
-    ``completions_limit`` of them when given)."""
-    upcoming = db_session.scalars(
-        select(Enrolment)
-        .join(Enrolment.session)
-        .where(
-            Enrolment.employee_id == employee.id,
-            Enrolment.status.in_([EnrolmentStatus.BOOKED.value, EnrolmentStatus.WAITLISTED.value]),
-            ~CourseSession.has_begun(utcnow()),
+    ``completions_limit`` of them when given). The coming sessions are taken from the
+    person's ``history`` (``history_of``) when the page has read it already."""
+    now = utcnow()
+    if history is None:
+        upcoming = list(
+            db_session.scalars(_upcoming_enrolments(), {"employee_id": employee.id, "now": now})
         )
-        .options(joinedload(Enrolment.session).joinedload(CourseSession.course))
-        .order_by(CourseSession.starts_at)
-    )
+    else:
+        upcoming = sorted(
+            (
+                found
+                for found in history
+                if found.status in UPCOMING_STATUSES and not found.session.has_begun(now)
+            ),
+            key=lambda found: (found.session.starts_at, found.session.id),
+        )
     completions = list(
         db_session.scalars(
-            select(Completion)
-            .where(Completion.employee_id == employee.id)
-            .options(joinedload(Completion.course))
-            .order_by(Completion.completed_on.desc(), Completion.id.desc())
-            .limit(None if completions_limit is None else completions_limit + 1)
+            _completions(completions_limit is not None),
+            {
+                "employee_id": employee.id,
+                "limit": None if completions_limit is None else completions_limit + 1,
+            },
         )
     )
     more = completions_limit is not None and len(completions) > completions_limit
     return EmployeeOverview(
-        upcoming=list(upcoming),
+        upcoming=upcoming,
         completions=completions[:completions_limit] if more else completions,
         more_completions=more,
+    )
+
+
+#: The statuses of a booking whose date is still to come ("Meine Termine").
+UPCOMING_STATUSES = (EnrolmentStatus.BOOKED.value, EnrolmentStatus.WAITLISTED.value)
+
+# A person's own pages (the start page, Meine Schulungen) run these statements, built once with
+# bound parameters: constructing them anew on every request cost more than running them.
+
+
+@cache
+def _upcoming_enrolments() -> Select[Enrolment]:
+    return (
+        select(Enrolment)
+        .join(Enrolment.session)
+        .where(
+            Enrolment.employee_id == bindparam("employee_id", type_=Integer),
+            Enrolment.status.in_(UPCOMING_STATUSES),
+            ~CourseSession.has_begun(bindparam("now", type_=DateTime(timezone=True))),  # type: ignore[arg-type]
+        )
+        .options(joinedload(Enrolment.session).joinedload(CourseSession.course))
+        .order_by(CourseSession.starts_at, CourseSession.id)
+    )
+
+
+@cache
+def _completions(limited: bool) -> Select[Completion]:
+    query = (
+        select(Completion)
+        .where(Completion.employee_id == bindparam("employee_id", type_=Integer))
+        .options(joinedload(Completion.course))
+        .order_by(Completion.completed_on.desc(), Completion.id.desc())
+    )
+    return query.limit(bindparam("limit", type_=Integer)) if limited else query
+
+
+@cache
+def _history() -> Select[Enrolment]:
+    return (
+        select(Enrolment)
+        .join(Enrolment.session)
+        .where(Enrolment.employee_id == bindparam("employee_id", type_=Integer))
+        .options(joinedload(Enrolment.session).joinedload(CourseSession.course))
+        .order_by(CourseSession.starts_at.desc(), CourseSession.id.desc())
     )
 
 
@@ -148,11 +212,14 @@ def find_sessions(
     return list(db_session.scalars(query))
 
 
-def _upcoming(now: datetime, *, open_for_enrolment: bool) -> list[ColumnElement[bool]]:
+def _upcoming(
+    now: datetime | ColumnElement[datetime], *, open_for_enrolment: bool
+) -> list[ColumnElement[bool]]:
     """Dates not begun, not cancelled, of courses still offered (and, when asked, whose
     enrolment deadline has not passed: a person can still book them themself)."""
     conditions = [
-        ~CourseSession.has_begun(now),
+        # On the class, has_begun is SQL and takes a bound parameter for now as well.
+        ~CourseSession.has_begun(now),  # type: ignore[arg-type]
         CourseSession.cancelled_at.is_(None),
         Course.archived.is_(False),
     ]
@@ -164,11 +231,14 @@ def _upcoming(now: datetime, *, open_for_enrolment: bool) -> list[ColumnElement[
 
 
 def next_open_session_ids(
-    course_ids: Sequence[int] | Select[tuple[int]], per_course: int
+    course_ids: Sequence[int] | Select[tuple[int]],
+    per_course: int | ColumnElement[int],
+    *,
+    now: datetime | ColumnElement[datetime] | None = None,
 ) -> Select[tuple[int]]:
     """A SELECT of the ids of the next ``per_course`` dates of each of these courses (or of the
-    courses a SELECT yields) that a person can still book themself."""
-    now = utcnow()
+    courses a SELECT yields) that a person can still book themself at ``now`` (default: now;
+    a bound parameter in a statement built once)."""
     rank = (
         func.row_number()
         .over(
@@ -184,7 +254,7 @@ def next_open_session_ids(
             CourseSession.course_id.in_(
                 course_ids if isinstance(course_ids, Select) else list(course_ids)
             ),
-            *_upcoming(now, open_for_enrolment=True),
+            *_upcoming(utcnow() if now is None else now, open_for_enrolment=True),
         )
         .subquery("ranked")
     )
@@ -306,15 +376,7 @@ def enrolment_for(
 
 def history_of(db_session: DbSession, employee: Employee) -> list[Enrolment]:
     """All of a person's enrolments, newest session first."""
-    return list(
-        db_session.scalars(
-            select(Enrolment)
-            .join(Enrolment.session)
-            .where(Enrolment.employee_id == employee.id)
-            .options(joinedload(Enrolment.session).joinedload(CourseSession.course))
-            .order_by(CourseSession.starts_at.desc())
-        )
-    )
+    return list(db_session.scalars(_history(), {"employee_id": employee.id}))
 
 
 def booking_candidates(
