@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.core.clock import local_today
 from app.core.roles import Role
 from app.core.types import utcnow
-from app.courses.models import Completion
+from app.courses.models import Completion, Enrolment
 from app.requirements.models import AudienceKind, AudienceRule, Requirement
 from tests.conftest import csrf_token
 
@@ -449,3 +449,41 @@ def test_coverage_lists_every_requirement_and_pages_through_their_tables(
     assert "Seite 2 von 2" in second or "Page 2 of 2" in second
     assert "75 %" in first  # Bürgeramt side of Basis, as before
     assert beyond.status_code == 404
+
+
+def test_statements_built_once_answer_for_the_day_and_moment_they_run(make, city, db, monkeypatch):
+    """The start page's statements are built once per process and run with today's date and
+    the current time as parameters: the same person's status and offered dates change with
+    the day and the moment, as they did when each request built its statements anew."""
+    from app.courses.services import queries
+    from app.requirements import services
+    from app.requirements.services import my_requirements
+
+    person = make.employee(city["kita"], first_name="Aylin")
+    soon = make.course_session(city["course"], starts_in=timedelta(hours=2))
+    later = make.course_session(city["course"], starts_in=timedelta(days=9))
+    db.session.add(Enrolment(session=soon, employee=person, status="booked"))
+    db.session.commit()
+    history = queries.history_of(db.session, person)
+    assert queries.employee_overview(db.session, person).upcoming == history
+    assert queries.employee_overview(db.session, person, history=history).upcoming == history
+    first_due = city["rule"].first_due_date
+
+    def basis(today: date):
+        items = my_requirements(db.session, person, today=today, due_soon_days=30)
+        return next((row, dates) for row, dates in items if row.name == "Basis")
+
+    row, dates = basis(first_due - timedelta(days=60))
+    assert row.status == "pending" and [d.id for d in dates][:1] == [soon.id]
+    row, _ = basis(first_due - timedelta(days=10))
+    assert row.status == "due_soon"
+    row, _ = basis(first_due + timedelta(days=1))
+    assert row.status == "overdue"
+
+    three_hours_on = utcnow() + timedelta(hours=3)  # the first date has begun by then
+    monkeypatch.setattr(services, "utcnow", lambda: three_hours_on)
+    monkeypatch.setattr(queries, "utcnow", lambda: three_hours_on)
+    _, dates = basis(first_due - timedelta(days=60))
+    assert [d.id for d in dates][:1] == [later.id]
+    assert queries.employee_overview(db.session, person).upcoming == []
+    assert queries.employee_overview(db.session, person, history=history).upcoming == []
