@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -197,7 +197,7 @@ def user_for_session(db_session: DbSession, session_id: str, *, lifetime: timede
     now = utcnow()
     if not 0 < user_id <= _MAX_USER_ID or not (now - lifetime < started_at <= now + _CLOCK_SKEW):
         return None
-    user = db_session.get(User, user_id, options=_SESSION_USER_LOADS)
+    user = db_session.scalars(_session_user(), {"user_id": user_id}).unique().one_or_none()
     if user is None or not user.active:
         return None
     if not hmac.compare_digest(user.session_token.encode(), token.encode()):
@@ -206,8 +206,15 @@ def user_for_session(db_session: DbSession, session_id: str, *, lifetime: timede
     return user
 
 
-# One query per request for the login, its roles and its employee record.
-_SESSION_USER_LOADS: Sequence[Any] = (joinedload(User.role_rows), joinedload(User.employee))
+@cache
+def _session_user() -> Select[User]:
+    """The login, its roles and its employee record in one query, run on every request: built
+    once (building it anew was a tenth of a page's time)."""
+    return (
+        select(User)
+        .where(User.id == bindparam("user_id", type_=Integer))
+        .options(joinedload(User.role_rows), joinedload(User.employee))
+    )
 
 
 def list_users(db_session: DbSession) -> list[User]:
