@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import contextvars
 import re
+import time
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from psycopg.errors import DeadlockDetected
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from app import create_app
 from app.core.roles import Role
@@ -122,7 +125,17 @@ def _clear_tables() -> None:
     tables = list(reversed(_db.metadata.sorted_tables))
     if _db.engine.dialect.name == "postgresql":
         names = ", ".join(table.name for table in tables)
-        _db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for attempt in range(5):
+            try:
+                _db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                break
+            except OperationalError as error:
+                # A task still running on the suite's worker reads tables while TRUNCATE locks
+                # them one by one; PostgreSQL ends one of the two. Let the task finish, retry.
+                if not isinstance(error.orig, DeadlockDetected) or attempt == 4:
+                    raise
+                _db.session.rollback()
+                time.sleep(0.2)
     else:
         # Departments point at their parents; the checks pass once every row is gone.
         _db.session.execute(text("PRAGMA defer_foreign_keys = ON"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -29,7 +29,7 @@ from app.requirements.models import (
     Requirement,
     requirement_courses,
 )
-from app.requirements.status import Status, status_query
+from app.requirements.status import Status, due_soon_until, status_query
 from app.staff.models import Department, Employee
 
 
@@ -197,7 +197,7 @@ def my_requirements(
             _my_requirements_statement(),
             {
                 "today": today,
-                "soon": today + timedelta(days=due_soon_days),
+                "soon": due_soon_until(today, due_soon_days),
                 "employee_id": employee.id,
             },
         )

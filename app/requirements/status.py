@@ -131,6 +131,11 @@ def exempt_pairs(today: date | ColumnElement[date]) -> Subquery:
     )
 
 
+def due_soon_until(today: date, due_soon_days: int) -> date:
+    """The last due date that counts as due soon on ``today``."""
+    return today + timedelta(days=due_soon_days)
+
+
 def statuses_of(
     facts: FromClause,
     today: date | ColumnElement[date],
@@ -147,7 +152,7 @@ def statuses_of(
     if soon is None:
         if not isinstance(today, date):
             raise TypeError("a bound parameter for today needs one for soon")
-        soon = today + timedelta(days=due_soon_days)
+        soon = due_soon_until(today, due_soon_days)
     covered = and_(facts.c.valid_until.is_not(None), facts.c.valid_until >= today)
     whens: list[tuple[ColumnElement[bool], str]] = [
         (facts.c.due_on < today, Status.OVERDUE.value),

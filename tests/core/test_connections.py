@@ -194,3 +194,17 @@ def test_a_request_after_the_database_closed_the_pools_connections_is_answered(
         assert response.status_code in (302, 303), response.status_code
         db.session.expire_all()
         assert db.session.get(type(employee), employee.id).locale == "en"
+
+
+@on_postgresql
+def test_a_streamed_read_in_a_read_only_request_gets_its_transaction(app, db):
+    """Exports stream their rows through a server-side cursor, which PostgreSQL opens only
+    inside a transaction."""
+    db.session.add_all(Department(code=f"{n}", name=f"Amt {n}") for n in range(5))
+    db.session.commit()
+    with app.test_request_context("/", method="GET"), app.app_context():
+        rows = db.session.execute(
+            select(Department.code).order_by(Department.code).execution_options(yield_per=2)
+        )
+        assert [code for (code,) in rows] == ["0", "1", "2", "3", "4"]
+        db.session.remove()
