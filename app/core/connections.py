@@ -16,7 +16,7 @@ ends the request's session. Two changes remove them, for every engine on Postgre
   such a request is served runs in autocommit, so a ``SELECT`` sends no ``BEGIN`` and the end
   of the request no ``ROLLBACK``. Each statement sees the data committed when it starts, which
   is what PostgreSQL's default isolation (read committed) gives the statements of one
-  transaction too. The first statement that is not a plain ``SELECT`` (a write, ``SELECT …
+  transaction too. The first statement that does more than read (a write, ``SELECT …
   FOR UPDATE``, an advisory lock, a savepoint, a server-side cursor) begins a transaction
   first, so a request that reads and then writes (the access log of a page that shows
   personal data) writes in one transaction, committed or rolled back as before. Form
@@ -38,10 +38,12 @@ from sqlalchemy.engine import Engine
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 #: The pool's note on a connection checked out for a safe request.
 _READS_OUTSIDE_TRANSACTION = "reads_outside_transaction"
-_PLAIN_SELECT = re.compile(r"\s*select\b", re.IGNORECASE)
-#: What in a SELECT takes locks, changes state or would differ outside a transaction.
+_READ = re.compile(r"\s*(?:select|with)\b", re.IGNORECASE)
+#: What in a SELECT (or its WITH) writes, takes locks, changes state or would differ outside
+#: a transaction.
 _NEEDS_TRANSACTION = re.compile(
-    r"\bfor\s+(?:update|no\s+key\s+update|share|key\s+share)\b"
+    r"\b(?:insert|update|delete|merge)\b"
+    r"|\bfor\s+(?:no\s+key\s+update|share|key\s+share)\b"
     r"|pg_advisory|nextval|setval|set_config|pg_notify|txid_current|pg_current_xact_id",
     re.IGNORECASE,
 )
@@ -49,8 +51,9 @@ _NEEDS_TRANSACTION = re.compile(
 
 @lru_cache(maxsize=512)  # statements are SQLAlchemy's cached strings: a few hundred in all
 def needs_transaction(statement: str) -> bool:
-    """Whether ``statement`` must run inside a transaction (anything but a plain SELECT)."""
-    return not _PLAIN_SELECT.match(statement) or bool(_NEEDS_TRANSACTION.search(statement))
+    """Whether ``statement`` must run inside a transaction: anything but a SELECT (or a WITH
+    of SELECTs) that takes no lock."""
+    return not _READ.match(statement) or bool(_NEEDS_TRANSACTION.search(statement))
 
 
 def closed_by_server(dbapi_connection: Any) -> bool:

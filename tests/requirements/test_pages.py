@@ -487,3 +487,31 @@ def test_statements_built_once_answer_for_the_day_and_moment_they_run(make, city
     assert [d.id for d in dates][:1] == [later.id]
     assert queries.employee_overview(db.session, person).upcoming == []
     assert queries.employee_overview(db.session, person, history=history).upcoming == []
+
+
+def test_each_requirement_comes_once_with_its_dates_and_only_the_first_get_dates(make, city, db):
+    """The start page's one statement joins the dates onto the statuses: a requirement with
+    several dates still comes once, in the page's order, and with ``dates_for_first`` only
+    the first so many get dates (the start page lists only those)."""
+    from app.requirements.services import my_requirements
+
+    person = make.employee(city["kita"], first_name="Aylin")
+    extra_course = make.course("IKK-X", title="Kommunikation")
+    later_rule = Requirement(
+        name="Zweite", first_due_date=local_today() + timedelta(days=300), courses=[extra_course]
+    )
+    later_rule.audience = [AudienceRule(kind=AudienceKind.ALL.value)]
+    db.session.add(later_rule)
+    db.session.commit()
+    for days in (3, 5, 8, 13):
+        make.course_session(city["course"], starts_in=timedelta(days=days))
+    make.course_session(extra_course, starts_in=timedelta(days=4))
+    db.session.commit()
+
+    def listed(**limits):
+        items = my_requirements(db.session, person, today=local_today(), due_soon_days=30, **limits)
+        return [(row.name, len(dates)) for row, dates in items]
+
+    assert listed(dates_per_requirement=3) == [("Basis", 3), ("Zweite", 1)]
+    assert listed(dates_per_requirement=1, dates_for_first=1) == [("Basis", 1), ("Zweite", 0)]
+    assert listed(dates_per_requirement=2, dates_for_first=2) == [("Basis", 2), ("Zweite", 1)]
