@@ -18,7 +18,6 @@ from sqlalchemy.pool import NullPool
 from app.core.connections import RoundTrips, needs_transaction
 from app.staff.models import Department
 from config import TestConfig
-from tests import factories
 
 on_postgresql = pytest.mark.skipif(
     not TestConfig.SQLALCHEMY_DATABASE_URI.startswith("postgresql"),
@@ -48,19 +47,8 @@ on_postgresql = pytest.mark.skipif(
         ("selected", True),
     ],
 )
-def test_only_a_plain_select_runs_outside_a_transaction(statement, needs):
+def test_only_a_read_runs_outside_a_transaction(statement, needs):
     assert needs_transaction(statement) is needs
-
-
-def _log_in(client, email: str) -> None:
-    from tests.conftest import csrf_token
-
-    token = csrf_token(client, "/auth/login")
-    response = client.post(
-        "/auth/login",
-        data={"email": email, "password": factories.DEFAULT_PASSWORD, "csrf_token": token},
-    )
-    assert response.status_code == 302, response.status_code
 
 
 @pytest.fixture
@@ -79,12 +67,12 @@ def statements(db):
 @on_postgresql
 @pytest.mark.parametrize("path", ["/", "/courses/mine", "/courses/"])
 def test_a_page_costs_its_statements_round_trips_and_no_more(
-    app, db, make, client, statements, path
+    app, db, make, client, login, statements, path
 ):
     employee = make.user("erika@stadt.example")
     make.course_session(make.course(title="Kommunikation"), capacity=10)
     db.session.commit()
-    _log_in(client, employee.email)
+    assert login(employee.email).status_code == 302
     assert client.get(path).status_code == 200  # the pool holds a connection already
 
     statements.clear()
@@ -97,13 +85,15 @@ def test_a_page_costs_its_statements_round_trips_and_no_more(
 
 
 @on_postgresql
-def test_a_form_submission_keeps_its_transaction_from_the_first_statement(app, db, make, client):
+def test_a_form_submission_keeps_its_transaction_from_the_first_statement(
+    app, db, make, client, login
+):
     from tests.conftest import csrf_token
 
     employee = make.user("erika@stadt.example")
     course_session = make.course_session(make.course(title="Kommunikation"), capacity=10)
     db.session.commit()
-    _log_in(client, employee.email)
+    assert login(employee.email).status_code == 302
     token = csrf_token(client, "/courses/")
     with RoundTrips(db.engine) as trips:
         response = client.post(
@@ -154,7 +144,7 @@ def test_a_lock_taken_in_a_read_only_request_holds_until_its_end(app, db):
 @on_postgresql
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_a_request_after_the_database_closed_the_pools_connections_is_answered(
-    app, db, make, client, method
+    app, db, make, client, login, method
 ):
     """As after a restart of PostgreSQL: every idle connection of the pool has been ended by
     the server. The next request gets a new connection instead of an error."""
@@ -162,7 +152,7 @@ def test_a_request_after_the_database_closed_the_pools_connections_is_answered(
 
     employee = make.user("erika@stadt.example")
     db.session.commit()
-    _log_in(client, employee.email)
+    assert login(employee.email).status_code == 302
     token = csrf_token(client, "/") if method == "POST" else None
     pooled: set[int] = set()
 
