@@ -1,4 +1,4 @@
-"""PostgreSQL connections with fewer round trips: what a page costs is mostly waiting on them.
+"""PostgreSQL connections with fewer round trips: no pre-ping, and no BEGIN or ROLLBACK for reads.
 
 Under load every round trip to the database is two context switches on a machine shared by
 the web workers and PostgreSQL (docs/benchmarks.md, *Pages under load*). A page view used to
@@ -9,9 +9,10 @@ ends the request's session. Two changes remove them, for every engine on Postgre
   looks whether the server has said anything on the idle connection's socket. An idle
   connection receives nothing unless the server is closing it (a restart, an administrator's
   ``pg_terminate_backend``, an idle timeout), so a readable socket means the connection is
-  gone, and the pool opens a new one instead (``DisconnectionError``). A connection lost
-  without a word (a cut network) is found by its first statement, as with a pre-ping, and
-  SQLAlchemy then replaces every connection of the pool.
+  gone, and the pool opens a new one instead (``DisconnectionError``). (The server may also
+  report a changed setting on an idle connection, rarely; that costs one needless new
+  connection.) A connection lost without a word (a cut network) is found by its first
+  statement, and SQLAlchemy then replaces every connection of the pool.
 * **Reads outside a transaction in GET and HEAD requests.** A connection checked out while
   such a request is served runs in autocommit, so a ``SELECT`` sends no ``BEGIN`` and the end
   of the request no ``ROLLBACK``. Each statement sees the data committed when it starts, which
