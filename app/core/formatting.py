@@ -9,6 +9,7 @@ stale data.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from urllib.parse import urlencode
@@ -18,6 +19,9 @@ from babel import Locale
 from babel.support import NullTranslations, Translations
 from flask import Flask
 from flask_babel import get_locale, get_timezone
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 
 @lru_cache(maxsize=8192)
@@ -35,19 +39,55 @@ def _date(value: date, format: str | None, _locale: str, _zone: str) -> str:
     return str(flask_babel.format_date(value, format))
 
 
-def number(value: float | int) -> str:
+#: Where a page rendered by Flask finds its language's catalogue, locale and time zone: put
+#: into the template's context once per render (``_render_language``), so that the hundred
+#: words and dates of a page do not each look the language up through Flask's context again.
+RENDER_LANGUAGE = "_render_language"
+
+
+@dataclass(frozen=True)
+class RenderLanguage:
+    translations: Translations | NullTranslations
+    locale: str
+    zone: str
+
+
+def _language(context: Context | None) -> RenderLanguage:
+    found = context.get(RENDER_LANGUAGE) if context is not None else None
+    # A macro imported without context (or a template rendered outside ``render_template``)
+    # has none: it looks the language up itself.
+    return found if found is not None else _current_language()
+
+
+def _current_language() -> RenderLanguage:
+    locale = get_locale()
+    return RenderLanguage(_translations(locale), str(locale), str(get_timezone()))
+
+
+def _render_language() -> dict[str, RenderLanguage]:
+    """Context processor: the language Flask-Babel selected for the request, or forced for a
+    message to someone else, as it is when the template starts to render."""
+    return {RENDER_LANGUAGE: _current_language()} if get_locale() is not None else {}
+
+
+@pass_context
+def number(context: Context | None, value: float | int) -> str:
     """As Flask-Babel's ``numberformat``."""
-    return _number(value, str(get_locale()))
+    return _number(value, _language(context).locale)
 
 
-def datetime_text(value: datetime, format: str | None = None) -> str:
+@pass_context
+def datetime_text(context: Context | None, value: datetime, format: str | None = None) -> str:
     """As Flask-Babel's ``datetimeformat``."""
-    return _datetime(value, format, str(get_locale()), str(get_timezone()))
+    language = _language(context)
+    return _datetime(value, format, language.locale, language.zone)
 
 
-def date_text(value: date, format: str | None = None) -> str:
+@pass_context
+def date_text(context: Context | None, value: date, format: str | None = None) -> str:
     """As Flask-Babel's ``dateformat``."""
-    return _date(value, format, str(get_locale()), str(get_timezone()))
+    language = _language(context)
+    return _date(value, format, language.locale, language.zone)
 
 
 @lru_cache(maxsize=64)
@@ -57,12 +97,24 @@ def _translations(_locale: Locale) -> Translations | NullTranslations:
     return flask_babel.get_translations()
 
 
-def _gettext(message: str) -> str:
-    return _translations(get_locale()).ugettext(message)
+# Jinja's newstyle gettext, in one call instead of three (its ``_`` resolves ``gettext``, which
+# calls the function it was given): the text always is a format string, escaped where the
+# template escapes.
 
 
-def _ngettext(singular: str, plural: str, n: int) -> str:
-    return _translations(get_locale()).ungettext(singular, plural, n)
+@pass_context
+def _gettext(context: Context, message: str, /, **variables: object) -> str:
+    text = _language(context).translations.ugettext(message)
+    return (Markup(text) if context.eval_ctx.autoescape else text) % variables  # noqa: S704 (our catalogue; values escaped by %)
+
+
+@pass_context
+def _ngettext(
+    context: Context, singular: str, plural: str, num: int, /, **variables: object
+) -> str:
+    variables.setdefault("num", num)
+    text = _language(context).translations.ungettext(singular, plural, num)
+    return (Markup(text) if context.eval_ctx.autoescape else text) % variables  # noqa: S704 (as above)
 
 
 #: What Werkzeug leaves unquoted in a query string (the WHATWG's percent-encode set).
@@ -86,7 +138,8 @@ def register_formatting(app: Flask) -> None:
     )
     app.jinja_env.globals["href"] = href
     # Templates translate a hundred words per page: in the language Flask-Babel selected for
-    # the request (or forced, for a message to someone else), looked up once per language.
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=_gettext, ngettext=_ngettext, newstyle=True
-    )
+    # the request (or forced, for a message to someone else), looked up once per render, its
+    # catalogue once per language.
+    app.jinja_env.newstyle_gettext = True  # type: ignore[attr-defined]
+    app.jinja_env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext)
+    app.context_processor(_render_language)

@@ -281,7 +281,7 @@ def mine():
         "courses/mine.html",
         history=history,
         positions=positions,
-        overview=queries.employee_overview(db.session, current_user.employee, history=history),
+        completions=queries.completions_of(db.session, current_user.employee),
         action_form=ActionForm(),
         feed=feed,
         feed_url=_feed_url(feed) if feed is not None else None,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core.roles import Role
+from app.core.sql import plain_rows
 from app.core.types import DbSession, utcnow
 from app.courses.models import Course, CourseSession
 from app.courses.services.queries import (
@@ -193,7 +194,8 @@ def my_requirements(
     ORM objects (the start page of every employee shows it)."""
     rows = [
         MyRequirement(*row)
-        for row in db_session.execute(
+        for row in plain_rows(
+            db_session,
             _my_requirements_statement(),
             {
                 "today": today,
@@ -220,11 +222,12 @@ def next_open_dates_of_requirements(
 ) -> list[tuple[int, DateOffer]]:
     """(requirement id, date) for the next ``per_course`` dates (as ``next_open_sessions``) of
     each course that fulfils one of these requirements, soonest first, in one query."""
-    rows = db_session.execute(
+    rows: Iterable[Sequence[Any]] = plain_rows(
+        db_session,
         _next_open_dates_statement(),
         {"requirement_ids": list(requirement_ids), "per_course": per_course, "now": utcnow()},
     )
-    return [(requirement_id, DateOffer(*offer)) for requirement_id, *offer in rows]
+    return [(row[0], DateOffer(*row[1:])) for row in rows]
 
 
 # The start page's two statements, built once and run with their values as parameters:

@@ -133,6 +133,51 @@ def test_employee_start_page_shows_own_completions(client, make, login, db):
     assert "03.03.2028" in page
 
 
+def test_start_page_lists_the_coming_bookings_soonest_first(client, make, login, db):
+    """ "Meine gebuchten Termine": the dates still to come that the person is booked on or
+    waiting for, soonest first, each with its place (or its online address) and status; not a
+    date that has begun, nor a cancelled booking."""
+    from datetime import timedelta
+
+    from app.courses.models import Enrolment
+
+    person = make.employee(first_name="Aylin")
+    make.user("aylin@stadt.example", employee=person)
+    later = make.course_session(
+        make.course(title="Kommunikation"), starts_in=timedelta(days=20), location="Raum 4"
+    )
+    sooner = make.course_session(
+        make.course(title="Erste Hilfe"),
+        starts_in=timedelta(days=5),
+        online_url="https://konferenz.example/eh",
+    )
+    begun = make.course_session(make.course(title="Brandschutz"), starts_in=-timedelta(hours=1))
+    dropped = make.course_session(make.course(title="Datenschutz"), starts_in=timedelta(days=9))
+    db.session.add_all(
+        [
+            Enrolment(session=later, employee=person, status="booked"),
+            Enrolment(
+                session=sooner,
+                employee=person,
+                status="waitlisted",
+                waitlisted_at=sooner.starts_at - timedelta(days=9),
+                waitlist_number=1,
+            ),
+            Enrolment(session=begun, employee=person, status="booked"),
+            Enrolment(session=dropped, employee=person, status="cancelled"),
+        ]
+    )
+    db.session.commit()
+    login("aylin@stadt.example")
+
+    page = client.get("/").get_data(as_text=True)
+    booked = page[page.index('id="my-dates"') : page.index('id="my-history"')]
+    assert "Brandschutz" not in booked and "Datenschutz" not in booked
+    assert booked.index("Erste Hilfe") < booked.index("Kommunikation")
+    assert "https://konferenz.example/eh" in booked and "Raum 4" in booked
+    assert "auf der Warteliste" in booked and "gebucht" in booked
+
+
 @pytest.mark.parametrize("app_env", ["production"])
 def test_production_refuses_the_default_secret_key(app_env):
     class Production(TestConfig):

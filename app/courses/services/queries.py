@@ -23,6 +23,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from app.core.clock import local_today
 from app.core.paging import Page, page_of
+from app.core.sql import plain_rows
 from app.core.types import BERLIN, DbSession, utcnow
 from app.courses.models import (
     ACTIVE_STATUSES,
@@ -38,10 +39,33 @@ from app.staff.models import Department, Employee
 from app.staff.services import employee_matches, subtree_condition
 
 
+@dataclass(frozen=True, slots=True)
+class BookedDate:
+    """One of a person's coming bookings (booked or on the waiting list), as plain values."""
+
+    enrolment_id: int
+    status: str
+    session_id: int
+    starts_at: datetime
+    location: str
+    online_url: str
+    course_title: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionLine:
+    """One of a person's completions, as plain values."""
+
+    completion_id: int
+    course_title: str
+    completed_on: date
+    valid_until: date | None
+
+
 @dataclass(frozen=True)
 class EmployeeOverview:
-    upcoming: list[Enrolment]
-    completions: list[Completion]
+    upcoming: list[BookedDate]
+    completions: list[CompletionLine]
     #: Whether there are more completions than listed (``completions_limit``).
     more_completions: bool = False
 
@@ -56,37 +80,19 @@ class CityFigures:
 
 
 def employee_overview(
-    db_session: DbSession,
-    employee: Employee,
-    *,
-    completions_limit: int | None = None,
-    history: list[Enrolment] | None = None,
+    db_session: DbSession, employee: Employee, *, completions_limit: int | None = None
 ) -> EmployeeOverview:
-    """A person's coming sessions and their completions, newest first (the newest
-    ``completions_limit`` of them when given). The coming sessions are taken from the
-    person's ``history`` (``history_of``) when the page has read it already."""
-    now = utcnow()
-    if history is None:
-        upcoming = list(
-            db_session.scalars(_upcoming_enrolments(), {"employee_id": employee.id, "now": now})
+    """A person's coming bookings, soonest first, and their completions, newest first (the
+    newest ``completions_limit`` of them when given). Plain values, no ORM objects: every
+    employee's start page shows them."""
+    upcoming = [
+        BookedDate(*row)
+        for row in plain_rows(
+            db_session, _upcoming_bookings(), {"employee_id": employee.id, "now": utcnow()}
         )
-    else:
-        upcoming = sorted(
-            (
-                found
-                for found in history
-                if found.status in UPCOMING_STATUSES and not found.session.has_begun(now)
-            ),
-            key=lambda found: (found.session.starts_at, found.session.id),
-        )
-    completions = list(
-        db_session.scalars(
-            _completions(completions_limit is not None),
-            {
-                "employee_id": employee.id,
-                "limit": None if completions_limit is None else completions_limit + 1,
-            },
-        )
+    ]
+    completions = completions_of(
+        db_session, employee, limit=None if completions_limit is None else completions_limit + 1
     )
     more = completions_limit is not None and len(completions) > completions_limit
     return EmployeeOverview(
@@ -94,6 +100,20 @@ def employee_overview(
         completions=completions[:completions_limit] if more else completions,
         more_completions=more,
     )
+
+
+def completions_of(
+    db_session: DbSession, employee: Employee, *, limit: int | None = None
+) -> list[CompletionLine]:
+    """A person's completions, newest first (the newest ``limit`` of them when given)."""
+    return [
+        CompletionLine(*row)
+        for row in plain_rows(
+            db_session,
+            _completions(limit is not None),
+            {"employee_id": employee.id, "limit": limit},
+        )
+    ]
 
 
 #: The statuses of a booking whose date is still to come ("Meine Termine").
@@ -104,26 +124,34 @@ UPCOMING_STATUSES = (EnrolmentStatus.BOOKED.value, EnrolmentStatus.WAITLISTED.va
 
 
 @cache
-def _upcoming_enrolments() -> Select[Enrolment]:
+def _upcoming_bookings() -> Select[int, str, int, datetime, str, str, str]:
     return (
-        select(Enrolment)
+        select(
+            Enrolment.id,
+            Enrolment.status,
+            CourseSession.id,
+            CourseSession.starts_at,
+            CourseSession.location,
+            CourseSession.online_url,
+            Course.title,
+        )
         .join(Enrolment.session)
+        .join(CourseSession.course)
         .where(
             Enrolment.employee_id == bindparam("employee_id", type_=Integer),
             Enrolment.status.in_(UPCOMING_STATUSES),
             ~CourseSession.has_begun(bindparam("now", type_=DateTime(timezone=True))),  # type: ignore[arg-type]
         )
-        .options(joinedload(Enrolment.session).joinedload(CourseSession.course))
         .order_by(CourseSession.starts_at, CourseSession.id)
     )
 
 
 @cache
-def _completions(limited: bool) -> Select[Completion]:
+def _completions(limited: bool) -> Select[int, str, date, date | None]:
     query = (
-        select(Completion)
+        select(Completion.id, Course.title, Completion.completed_on, Completion.valid_until)
+        .join(Completion.course)
         .where(Completion.employee_id == bindparam("employee_id", type_=Integer))
-        .options(joinedload(Completion.course))
         .order_by(Completion.completed_on.desc(), Completion.id.desc())
     )
     return query.limit(bindparam("limit", type_=Integer)) if limited else query
