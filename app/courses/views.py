@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, get_timezone
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
 from app.core import page_cache
 from app.core.audit import commit_access_log, record_access
+from app.core.formatting import gettext as _
+from app.core.formatting import ngettext
 from app.core.forms import ActionOnlyForm
 from app.core.input import db_int, valid_month
 from app.core.paging import existing, page_number
@@ -39,6 +41,19 @@ def _format_label(value: str) -> str:
 @bp.app_template_filter("language_label")
 def _language_label(value: str) -> str:
     return str(LANGUAGE_LABELS.get(value, value))
+
+
+@bp.app_template_global()
+def free_seats(offer: queries.DateOffer | CourseSession, of_capacity: bool = False) -> str:
+    """A date's free seats (``of_capacity``: against the seats there are), or that it is full
+    and whoever enrols goes on the waiting list, in words, never colour alone. A function
+    rather than a macro: pages show it once per date."""
+    if offer.free_seats <= 0:
+        full = escape(_("fully booked – waiting list"))
+        return Markup(f'<span class="status status--full">{full}</span>')  # noqa: S704 (escaped)
+    if of_capacity:
+        return _("%(free)d of %(capacity)d", free=offer.free_seats, capacity=offer.capacity)
+    return ngettext("%(num)d seat free", "%(num)d seats free", offer.free_seats)
 
 
 #: Pages of the catalogue's dates beyond this are not offered (nobody pages that far).

@@ -6,8 +6,10 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import TYPE_CHECKING, TypeVar
 
+from babel import Locale
 from flask_babel import format_date, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 
@@ -50,9 +52,14 @@ def coverage_note(due_soon_days: int) -> str:
 
 
 def status_label(status: str) -> str:
-    """One status in the current language (translates that one word, not all five: pages call
-    it once per row)."""
-    return _STATUS_LABEL[status]()
+    """One status in the current language (pages call it once per row: the five words are
+    translated once per language)."""
+    return _status_labels_in(get_locale())[status]
+
+
+@lru_cache(maxsize=16)
+def _status_labels_in(_locale: Locale | None) -> dict[str, str]:
+    return status_labels()  # in the current language, the one named
 
 
 def display_date(value: date | None, unlimited: str | None = None) -> str:

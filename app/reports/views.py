@@ -15,6 +15,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, get_timezone
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from app.core import page_cache
@@ -30,7 +31,7 @@ from app.reports.charts import coverage_bars, trend_chart
 from app.reports.models import ReportFile, ReportStatus
 from app.reports.tasks import build_export
 from app.requirements import services as requirement_services
-from app.requirements import status as requirement_status
+from app.requirements import status as requirement_statuses
 from app.requirements.facts import current_rebuild
 from app.requirements.models import Requirement
 from app.requirements.status import Status
@@ -137,7 +138,7 @@ def people():
     requirement_id = request.args.get("requirement", type=db_int)
     text = request.args.get("q", "")[:100]
     listed = existing(
-        requirement_status.people_page(
+        requirement_statuses.people_page(
             db.session,
             roots=roots,
             today=local_today(),
@@ -172,7 +173,7 @@ def people_csv():
     if later is not None:
         return later
     today = local_today()
-    rows = requirement_status.people(
+    rows = requirement_statuses.people(
         db.session,
         roots=roots,
         today=today,
@@ -312,3 +313,20 @@ def _scope() -> tuple[Department | None, list[Department] | None, list[Departmen
 
 bp.add_app_template_filter(exports.status_label, "status_label")
 bp.add_app_template_filter(exports.display_date, "report_date")
+
+#: A requirement status's class and sign beside its word (never colour alone).
+_STATUS_LOOK = {
+    "compliant": (" status--booked", "✓"),
+    "due_soon": (" status--waitlisted", "⏳"),
+    "overdue": (" status--overdue", "⚠"),
+    "exempt": (" status--cancelled", "–"),
+}
+
+
+@bp.app_template_global()
+def requirement_status(status: str) -> Markup:
+    """A requirement's status as a sign and a word (a function rather than a macro: pages show
+    it once per row, and a macro's call costs more than the text)."""
+    modifier, sign = _STATUS_LOOK.get(status, ("", "○"))
+    label = escape(exports.status_label(status))
+    return Markup(f'<span class="status{modifier}">{sign} {label}</span>')  # noqa: S704 (escaped)

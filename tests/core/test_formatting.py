@@ -64,6 +64,7 @@ def test_pages_take_their_language_once_per_render_and_escape_as_the_template_do
         "{{ _('Hello, %(name)s', name=who) }} | {{ seats(2) }} | "
         "{{ when | datetimeformat('EEEE HH:mm') }} | {{ 1234.5 | numberformat }}"
         "{% autoescape false %} | {{ _('Hello, %(name)s', name=who) }}{% endautoescape %}"
+        " | {{ _('100%% sure') }}"
     )
     loader = app.jinja_env.loader
     app.jinja_env.loader = ChoiceLoader([DictLoader({"_test_seats.html": macro}), loader])
@@ -73,11 +74,12 @@ def test_pages_take_their_language_once_per_render_and_escape_as_the_template_do
             flask_babel.refresh()
             assert render_template_string(page, who="<O'Brien>", when=moment) == (
                 "Hallo, &lt;O&#39;Brien&gt; | 2 Plätze frei, Anmelden | Freitag 09:00 | 1.234,5"
-                " | Hallo, <O'Brien>"
+                " | Hallo, <O'Brien> | 100% sure"
             )
             with flask_babel.force_locale("en"):
                 assert render_template_string(page, who="Ana", when=moment) == (
                     "Hello, Ana | 2 seats free, Enrol | Friday 09:00 | 1,234.5 | Hello, Ana"
+                    " | 100% sure"
                 )
             assert render_template_string(page, who="Ana", when=moment).startswith("Hallo")
     finally:

@@ -142,8 +142,13 @@ def test_employee_sees_own_requirements_with_next_dates(client, login, make, cit
     login("aylin@stadt.example")
     page = client.get("/").get_data(as_text=True)
     assert "Meine Pflichtschulungen" in page
-    assert "Basis" in page and "überfällig" in page
+    assert "Basis" in page
+    # The status as a sign and a word, never colour alone; in English as well.
+    assert '<span class="status status--overdue">⚠ überfällig</span>' in page
     assert "/courses/sessions/" in page
+    client.post("/language", data={"locale": "en", "csrf_token": csrf_token(client, "/")})
+    english = client.get("/").get_data(as_text=True)
+    assert '<span class="status status--overdue">⚠ overdue</span>' in english
 
 
 def test_only_dates_still_open_for_enrolment_are_offered(client, login, make, city, db):
