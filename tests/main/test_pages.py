@@ -153,6 +153,7 @@ def test_start_page_lists_the_coming_bookings_soonest_first(client, make, login,
     )
     begun = make.course_session(make.course(title="Brandschutz"), starts_in=-timedelta(hours=1))
     dropped = make.course_session(make.course(title="Datenschutz"), starts_in=timedelta(days=9))
+    waiting_since = sooner.starts_at - timedelta(days=9)
     db.session.add_all(
         [
             Enrolment(session=later, employee=person, status="booked"),
@@ -160,7 +161,7 @@ def test_start_page_lists_the_coming_bookings_soonest_first(client, make, login,
                 session=sooner,
                 employee=person,
                 status="waitlisted",
-                waitlisted_at=sooner.starts_at - timedelta(days=9),
+                waitlisted_at=waiting_since,
                 waitlist_number=1,
             ),
             Enrolment(session=begun, employee=person, status="booked"),
