@@ -71,7 +71,8 @@ def _language_of(locale: Locale, zone: tzinfo) -> RenderLanguage:
 def _render_language() -> dict[str, RenderLanguage]:
     """Context processor: the language Flask-Babel selected for the request, or forced for a
     message to someone else, as it is when the template starts to render."""
-    return {RENDER_LANGUAGE: _current_language()} if get_locale() is not None else {}
+    locale = get_locale()
+    return {RENDER_LANGUAGE: _language_of(locale, get_timezone())} if locale is not None else {}
 
 
 @pass_context
