@@ -65,7 +65,9 @@ def _current_language() -> RenderLanguage:
 
 @lru_cache(maxsize=64)
 def _language_of(locale: Locale, zone: tzinfo) -> RenderLanguage:
-    return RenderLanguage(_translations(locale), str(locale), str(zone))
+    # Called with the current locale: Flask-Babel's catalogue for it, which Flask-Babel keeps
+    # for the life of the process as well.
+    return RenderLanguage(flask_babel.get_translations(), str(locale), str(zone))
 
 
 def _render_language() -> dict[str, RenderLanguage]:
@@ -93,13 +95,6 @@ def date_text(context: Context | None, value: date, format: str | None = None) -
     """As Flask-Babel's ``dateformat``."""
     language = _language(context)
     return _date(value, format, language.locale, language.zone)
-
-
-@lru_cache(maxsize=64)
-def _translations(_locale: Locale) -> Translations | NullTranslations:
-    # Flask-Babel keeps each language's catalogue for the life of the process as well; this
-    # only skips the three context lookups and the locale's string it takes per word.
-    return flask_babel.get_translations()
 
 
 # Jinja's newstyle gettext, in one call instead of three (its ``_`` resolves ``gettext``, which
